@@ -1,0 +1,456 @@
+"""Agency lifecycle: create, list, status, kill, restore — the seed's create_agency.sh and friends."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from tinydb import Query
+
+from tmux_agency import registry as reg
+from tmux_agency.activity import activity_log_path, log_activity
+from tmux_agency.briefings import compose_briefing, default_agent_briefing
+from tmux_agency.delivery import type_into_agent
+from tmux_agency.errors import UsageError, WorldError
+from tmux_agency.models import AgencyRecord, AgencySpec, AgentRecord, AgentSpec, utcnow
+from tmux_agency.processes import ProcessTable
+from tmux_agency.programs import is_ready, profile_for, program_running
+from tmux_agency.registry import Registry
+from tmux_agency.tmux import Tmux
+from tmux_agency.workspace import (
+    AGENCY_ENV,
+    AGENT_ENV,
+    HOME_ENV,
+    SOCKET_ENV,
+    STARTER_AGENCIES,
+    Workspace,
+    copy_missing,
+    first_validation_error,
+    starters_dir,
+    validate_name,
+)
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def scripted_agent_command() -> str:
+    """The project's own scripted agent, runnable whether or not the console script is on PATH."""
+    return shlex.join([sys.executable, "-m", "tmux_agency", "agent"])
+
+
+# --- specs and files ---------------------------------------------------------------------------
+
+
+def load_spec(ws: Workspace, name: str) -> AgencySpec | None:
+    """agencies/NAME/agency.json (or the starter of that name), validated; None if neither exists."""
+    for path in (ws.agency_dir(name) / "agency.json", starters_dir() / name / "agency.json"):
+        if not path.is_file():
+            continue
+        try:
+            spec = AgencySpec.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        except ValidationError as exc:
+            raise UsageError(f"{path}: {first_validation_error(exc)}") from None
+        if spec.name != name:
+            raise UsageError(f"{path}: field name: is {spec.name!r}, but the folder is {name!r}")
+        return spec
+    return None
+
+
+def split_names(value: str | None, what: str) -> list[str] | None:
+    """'a,b,c' → ['a', 'b', 'c'], each checked; None stays None (flag not given)."""
+    if value is None:
+        return None
+    names = [part.strip() for part in value.split(",") if part.strip()]
+    if not names:
+        raise UsageError(f"--{what} names nothing")
+    for name in names:
+        validate_name(name, "agent name" if what != "capabilities" else "capability")
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise UsageError(f"--{what} names {dup!r} twice")
+    return names
+
+
+def build_spec(
+    ws: Workspace,
+    name: str,
+    agents: list[str] | None = None,
+    coordinator: str | None = None,
+    capabilities: list[str] | None = None,
+) -> AgencySpec:
+    """The spec to start: agency.json (or a starter) with the flags of `create` applied."""
+    validate_name(name, "agency name")
+    base = load_spec(ws, name)
+    if base is None:
+        if agents is None and coordinator is None:
+            raise UsageError(
+                f"no agency {name!r}: agencies/{name}/agency.json does not exist; "
+                f"define it with --agents a,b (starters: {', '.join(STARTER_AGENCIES)})"
+            )
+        stem = name[: -len("Agency")] if name.endswith("Agency") and len(name) > 6 else name
+        base = AgencySpec(
+            name=name,
+            description=f"{name}, created with tmux-agency create.",
+            coordinator=AgentSpec(name=f"{stem.lower()}-coordinator"[:40], role=f"Coordinator of {name}"),
+        )
+    data = base.model_dump()
+    if coordinator is not None:
+        old = base.coordinator
+        data["coordinator"] = {**old.model_dump(), "name": coordinator, "briefing": base.briefing_path(old)}
+    if agents is not None:
+        known = {a.name: a.model_dump() for a in base.agents}
+        data["agents"] = [known.get(agent, {"name": agent}) for agent in agents]
+    if capabilities is not None:
+        data["capabilities"] = capabilities
+    try:
+        return AgencySpec.model_validate(data)
+    except ValidationError as exc:
+        raise UsageError(f"agency {name}: {first_validation_error(exc)}") from None
+
+
+def ensure_agency_files(ws: Workspace, spec: AgencySpec) -> list[str]:
+    """Give agencies/NAME/ whatever it lacks: agency.json, briefings, scripts/, logs/activity.log."""
+    folder = ws.agency_dir(spec.name)
+    added: list[str] = []
+    if spec.name in STARTER_AGENCIES:
+        added += copy_missing(starters_dir() / spec.name, folder, label=f"agencies/{spec.name}")
+    folder.mkdir(parents=True, exist_ok=True)
+    spec_path = folder / "agency.json"
+    if not spec_path.exists():
+        spec_path.write_text(spec.model_dump_json(indent=2, exclude_defaults=True) + "\n", encoding="utf-8")
+        added.append(f"agencies/{spec.name}/agency.json")
+    for agent in spec.all_agents():
+        path = folder / spec.briefing_path(agent)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(default_agent_briefing(spec, agent), encoding="utf-8")
+            added.append(f"agencies/{spec.name}/{spec.briefing_path(agent)}")
+    (folder / "scripts").mkdir(exist_ok=True)
+    log = activity_log_path(folder)
+    if not log.exists():
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.touch(mode=0o600)
+        added.append(f"agencies/{spec.name}/logs/activity.log")
+    return added
+
+
+# --- programs ----------------------------------------------------------------------------------
+
+
+def program_for(ws: Workspace, agent: AgentSpec, override: str | None) -> str:
+    return override or agent.program or ws.settings().default_program or scripted_agent_command()
+
+
+def check_program(command: str, path_env: str) -> None:
+    """Refuse a program whose executable cannot be found, before anything is started."""
+    try:
+        words = shlex.split(command)
+    except ValueError as exc:
+        raise UsageError(f"program {command!r} cannot be parsed: {exc}") from None
+    if not words:
+        raise UsageError("the program to run is empty")
+    if shutil.which(words[0], path=path_env) is None:
+        raise UsageError(f"program {words[0]!r} not found on PATH")
+
+
+def pane_environment(ws: Workspace, tmux: Tmux, agency: str, agent: str | None) -> dict[str, str]:
+    """What every pane of the agency knows: the workspace, its agency, its name, the tmux socket."""
+    env = {key: value for key, value in os.environ.items() if key.startswith("TMUX_AGENCY_")}
+    env[HOME_ENV] = str(ws.root)
+    env[AGENCY_ENV] = agency
+    if agent:
+        env[AGENT_ENV] = agent
+    else:
+        env.pop(AGENT_ENV, None)
+    if tmux.socket_name:
+        env[SOCKET_ENV] = tmux.socket_name
+    else:
+        env.pop(SOCKET_ENV, None)
+    # The tmux server may have been started long ago with another PATH: make sure the panes
+    # find this tmux-agency (and the interpreter it runs on) first.
+    bin_dirs = [str(Path(sys.executable).parent)]
+    env["PATH"] = os.pathsep.join([*bin_dirs, os.environ.get("PATH", "")])
+    if os.environ.get("PYTHONPATH"):
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    return env
+
+
+# --- registry ----------------------------------------------------------------------------------
+
+
+def registry_of(ws: Workspace) -> Registry:
+    return Registry(ws.registry_dir)
+
+
+def load_records(ws: Workspace) -> list[AgencyRecord]:
+    db = registry_of(ws).snapshot(reg.AGENCIES)
+    return [AgencyRecord.model_validate(doc) for doc in db.all()]
+
+
+def get_record(ws: Workspace, name: str) -> AgencyRecord:
+    validate_name(name, "agency name")
+    for record in load_records(ws):
+        if record.name == name:
+            return record
+    raise UsageError(f"unknown agency {name!r}: see 'tmux-agency list'")
+
+
+def _save_record(ws: Workspace, record: AgencyRecord) -> None:
+    doc = record.model_dump(mode="json")
+    with registry_of(ws).transaction(reg.AGENCIES) as db:
+        db.upsert(doc, Query().name == record.name)
+
+
+# --- tmux side ---------------------------------------------------------------------------------
+
+
+@dataclass
+class StartResult:
+    agents: list[AgentRecord]
+    briefed: list[str] = field(default_factory=list)
+    not_briefed: dict[str, str] = field(default_factory=dict)
+
+
+def _start_session(ws: Workspace, tmux: Tmux, spec: AgencySpec, override: str | None) -> list[AgentRecord]:
+    """Make the tmux session: coordinator, specialists, tools, sandbox; start each program."""
+    project = str(ws.project_dir())
+    records: list[AgentRecord] = []
+    for position, agent in enumerate(spec.all_agents()):
+        env = pane_environment(ws, tmux, spec.name, agent.name)
+        if position == 0:
+            pane_id = tmux.new_session(spec.name, agent.name, project, env)
+        else:
+            pane_id = tmux.new_window(spec.name, agent.name, project, env)
+        program = program_for(ws, agent, override)
+        records.append(
+            AgentRecord(
+                name=agent.name,
+                window=agent.name,
+                is_coordinator=position == 0,
+                program=program,
+                pane_id=pane_id,
+            )
+        )
+    tools_env = pane_environment(ws, tmux, spec.name, None)
+    scripts = ws.agency_dir(spec.name) / "scripts"
+    tools_env["PATH"] = os.pathsep.join([str(scripts), tools_env["PATH"]])
+    tmux.new_window(spec.name, "tools", project, tools_env)
+    ws.sandbox_dir.mkdir(parents=True, exist_ok=True)
+    tmux.new_window(spec.name, "sandbox", str(ws.sandbox_dir), pane_environment(ws, tmux, spec.name, None))
+    # Start programs only once every window exists, so the session is complete even if one fails.
+    for record in records:
+        tmux.send_literal(record.pane_id or "", record.program)
+        tmux.press_enter(record.pane_id or "")
+    return records
+
+
+def brief_agents(
+    ws: Workspace,
+    tmux: Tmux,
+    spec: AgencySpec,
+    agents: list[AgentRecord],
+    progress: Progress = _quiet,
+) -> StartResult:
+    """Wait for each agent's program to be ready, then deliver its briefing (never before)."""
+    result = StartResult(agents=agents)
+    folder = ws.agency_dir(spec.name)
+    timeout = ws.settings().startup_timeout_s
+    pending: dict[str, AgentRecord] = {}
+    for record in agents:
+        if profile_for(record.program).accepts_messages:
+            pending[record.name] = record
+        else:
+            result.not_briefed[record.name] = f"{record.program!r} is a shell: briefings are not typed into shells"
+    ready_since: dict[str, float] = {}
+    deadline = time.monotonic() + timeout
+    lock_dir = ws.registry_dir / ".panes"
+    while pending and time.monotonic() < deadline:
+        table = ProcessTable.snapshot()
+        panes = {p.pane_id: p for p in tmux.list_panes()}
+        for name, record in list(pending.items()):
+            profile = profile_for(record.program)
+            pane = panes.get(record.pane_id or "")
+            if pane is None or not program_running(profile, pane.pane_pid, table):
+                continue
+            if not is_ready(profile, tmux.capture(pane.pane_id)):
+                continue
+            first = ready_since.setdefault(name, time.monotonic())
+            if time.monotonic() - first < profile.startup_delay_s:
+                continue
+            agent_spec = spec.agent(name)
+            assert agent_spec is not None
+            text = compose_briefing(spec, agent_spec, folder)
+            delivery = type_into_agent(tmux, record.pane_id, text, profile, lock_dir)
+            if delivery.ok:
+                result.briefed.append(name)
+                log_activity(folder, "BRIEFING", f"{name}: briefing delivered ({len(text.splitlines())} lines)")
+                progress(f"  {name}: briefed")
+            else:
+                result.not_briefed[name] = delivery.reason
+            del pending[name]
+        if pending:
+            time.sleep(0.1)
+    for name, record in pending.items():
+        result.not_briefed[name] = f"{record.program!r} was not ready after {timeout:g}s"
+    for name, why in result.not_briefed.items():
+        log_activity(folder, "WARN", f"{name}: no briefing: {why}")
+    return result
+
+
+# --- lifecycle ---------------------------------------------------------------------------------
+
+
+def create_agency(
+    ws: Workspace,
+    tmux: Tmux,
+    name: str,
+    agents: list[str] | None = None,
+    coordinator: str | None = None,
+    capabilities: list[str] | None = None,
+    program: str | None = None,
+    progress: Progress = _quiet,
+) -> tuple[AgencyRecord, StartResult]:
+    """The seed's create_agency.sh: validate everything, then files, session, registry, briefings."""
+    spec = build_spec(ws, name, agents, coordinator, capabilities)
+    path_env = pane_environment(ws, tmux, name, None)["PATH"]
+    for agent in spec.all_agents():
+        check_program(program_for(ws, agent, program), path_env)
+    tmux.check_installed()
+    existing = {r.name: r for r in load_records(ws)}
+    if tmux.has_session(name):
+        if name in existing:
+            raise UsageError(f"agency {name!r} already exists (tmux session {name!r} is running)")
+        raise UsageError(f"a tmux session named {name!r} already exists; pick another name")
+    if not ws.project_dir().is_dir():
+        raise UsageError(f"the project folder {ws.project_dir()} does not exist (see {ws.settings_path})")
+
+    ensure_agency_files(ws, spec)
+    try:
+        agent_records = _start_session(ws, tmux, spec, program)
+    except BaseException:
+        _kill_quietly(tmux, name)
+        raise
+    record = AgencyRecord(
+        name=name,
+        session=name,
+        status="running",
+        created_at=utcnow(),
+        spec=spec,
+        agents=agent_records,
+        program_override=program,
+    )
+    _save_record(ws, record)
+    log_activity(ws.agency_dir(name), "CREATE", f"{name}: session started with {len(agent_records)} agents")
+    progress(f"{name}: tmux session started; waiting for {len(agent_records)} agents to be ready")
+    return record, brief_agents(ws, tmux, spec, agent_records, progress)
+
+
+def _kill_quietly(tmux: Tmux, session: str) -> None:
+    try:
+        if tmux.has_session(session):
+            tmux.kill_session(session)
+    except WorldError:
+        pass
+
+
+def reconcile(ws: Workspace, tmux: Tmux) -> list[AgencyRecord]:
+    """Mark agencies running or stopped by whether their sessions exist; write only what changed."""
+    records = load_records(ws)
+    live = set(tmux.sessions())
+    changed = [r for r in records if (r.session in live) != (r.status == "running")]
+    if changed:
+        with registry_of(ws).transaction(reg.AGENCIES) as db:
+            for record in changed:
+                status = "running" if record.session in live else "stopped"
+                db.update({"status": status}, Query().name == record.name)
+        records = load_records(ws)
+    return records
+
+
+def agency_status(ws: Workspace, tmux: Tmux, name: str | None = None) -> list[dict[str, Any]]:
+    """Each agency's windows and agents, and whether each agent's program runs — from one
+    `list-panes -a` and one `ps`, however many agents."""
+    records = [get_record(ws, name)] if name else reconcile(ws, tmux)
+    panes = tmux.list_panes()
+    table = ProcessTable.snapshot()
+    live = {p.session for p in panes}
+    views = []
+    for record in records:
+        own = sorted((p for p in panes if p.session == record.session), key=lambda p: p.window_index)
+        by_id = {p.pane_id: p for p in own}
+        agents = []
+        for agent in record.agents:
+            pane = by_id.get(agent.pane_id or "")
+            profile = profile_for(agent.program)
+            running = pane is not None and not pane.dead and program_running(profile, pane.pane_pid, table)
+            agents.append(
+                {
+                    "name": agent.name,
+                    "coordinator": agent.is_coordinator,
+                    "window": agent.window,
+                    "pane_id": agent.pane_id,
+                    "program": agent.program,
+                    "profile": profile.name,
+                    "state": "running" if running else "down",
+                }
+            )
+        views.append(
+            {
+                "name": record.name,
+                "session": record.session,
+                "status": "running" if record.session in live else "stopped",
+                "created_at": record.created_at.isoformat(),
+                "capabilities": record.spec.capabilities,
+                "windows": [{"index": p.window_index, "name": p.window_name, "pane_id": p.pane_id} for p in own],
+                "agents": agents,
+            }
+        )
+    return views
+
+
+def kill_agency(ws: Workspace, tmux: Tmux, name: str) -> AgencyRecord:
+    """Stop the agency's session and remove it from the registry (its files stay)."""
+    record = get_record(ws, name)
+    if tmux.has_session(record.session):
+        tmux.kill_session(record.session)
+    with registry_of(ws).transaction(reg.AGENCIES) as db:
+        db.remove(Query().name == name)
+    log_activity(ws.agency_dir(name), "KILL", f"{name}: session stopped and agency unregistered")
+    return record
+
+
+def restore_agencies(ws: Workspace, tmux: Tmux, progress: Progress = _quiet) -> list[tuple[AgencyRecord, StartResult]]:
+    """Re-create every registered agency whose session is gone, exactly as it was created."""
+    tmux.check_installed()
+    restored = []
+    live = set(tmux.sessions())
+    for record in load_records(ws):
+        if record.session in live:
+            continue
+        ensure_agency_files(ws, record.spec)
+        try:
+            agents = _start_session(ws, tmux, record.spec, record.program_override)
+        except BaseException:
+            _kill_quietly(tmux, record.session)
+            raise
+        record = record.model_copy(update={"agents": agents, "status": "running"})
+        _save_record(ws, record)
+        log_activity(ws.agency_dir(record.name), "RESTORE", f"{record.name}: session re-created")
+        progress(f"{record.name}: session re-created; waiting for agents to be ready")
+        restored.append((record, brief_agents(ws, tmux, record.spec, agents, progress)))
+    return restored

@@ -1,0 +1,100 @@
+"""What each agent is told when it starts: its role file plus how to work the tmux-agency commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tmux_agency.models import AgencySpec, AgentSpec
+
+
+def default_agent_briefing(spec: AgencySpec, agent: AgentSpec) -> str:
+    """A starting briefing for an agent that has no file yet; the user is expected to refine it."""
+    title = agent.name.replace("-", " ").replace("_", " ").title()
+    is_coordinator = agent.name == spec.coordinator.name
+    role = agent.role or (
+        f"Coordinator of {spec.name}: break goals into tasks, assign them to the specialists, "
+        "aggregate their results and hand finished work to other agencies."
+        if is_coordinator
+        else f"Specialist of {spec.name}."
+    )
+    caps = ", ".join(spec.capabilities) or "general software work"
+    duties = (
+        [
+            "Break each goal you receive into tasks with ids (TASK-001, ...) and assign them.",
+            "Delegate; do not micromanage. Aggregate STATUS and COMPLETE reports.",
+            "Hand finished work to the next agency; deploy to the sandbox once it has passed QA.",
+        ]
+        if is_coordinator
+        else [
+            "Acknowledge every TASK at once with a STATUS, then do the work on its own branch.",
+            "Write tests for what you change and run them before you report COMPLETE.",
+            "Report BLOCKED as soon as you are waiting on someone.",
+        ]
+    )
+    lines = [
+        f"# {title} — {spec.name}",
+        "",
+        "## Role",
+        role,
+        "",
+        f"The agency's capabilities: {caps}.",
+        "",
+        "## Responsibilities",
+        *(f"{n}. {duty}" for n, duty in enumerate(duties, 1)),
+        f"{len(duties) + 1}. Commit at least every 30 minutes, on a branch, never on main.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def command_guide(spec: AgencySpec, agent: AgentSpec, agencies_dir: Path) -> str:
+    """The part of every briefing that says, with real names, how to talk through tmux-agency."""
+    me = agent.name
+    coordinator = spec.coordinator.name
+    peers = [a.name for a in spec.agents if a.name != me]
+    peer = peers[0] if peers else "another-agent"
+    lines = [
+        "## tmux-agency: how you talk to your team",
+        f"You are `{me}` in the agency `{spec.name}`; its coordinator is `{coordinator}`"
+        + (f", its specialists are {', '.join(f'`{a.name}`' for a in spec.agents)}." if spec.agents else "."),
+        "Messages reach you typed into this pane. Send yours with these commands (agency and sender",
+        "are known from this pane's environment):",
+        "",
+        f'- progress:  tmux-agency send coordinator "STATUS {me}: <what is done, what is next>"',
+        f'- finished:  tmux-agency send coordinator "COMPLETE {me}: <task id> done on <branch>, <n> tests passing"',
+        f'- blocked:   tmux-agency send coordinator "BLOCKED {me}: <task id> waiting on <what>"',
+        f'- a question: tmux-agency send {peer} "QUESTION from {me}: <question>"',
+        "- your messages: tmux-agency inbox",
+    ]
+    if agent.name == coordinator:
+        first = spec.agents[0].name if spec.agents else "python-agent"
+        lines += [
+            f'- assign work: tmux-agency send {first} "TASK-001: <what to do, where to look>"',
+            "- hand off to another agency (one line of JSON):",
+            "  tmux-agency send-inter QAAgency '{\"type\":\"handoff\",\"task\":\"FEAT-1\",\"branch\":\"feature/FEAT-1\",\"priority\":\"high\"}'",
+            f"- ask the human to approve a finished branch: tmux-agency deploy {spec.name} <branch>",
+        ]
+    if spec.scripts:
+        lines += ["", "Your agency's tools:"]
+        scripts_dir = agencies_dir / spec.name / "scripts"
+        lines += [f"- {scripts_dir / name} — {what}" for name, what in spec.scripts.items()]
+    lines += [
+        "",
+        "Git discipline: one branch per task, small commits at least every 30 minutes, never commit to",
+        "main; your work reaches main only after the sandbox tests pass and a human approves it.",
+    ]
+    return "\n".join(lines)
+
+
+def compose_briefing(spec: AgencySpec, agent: AgentSpec, agency_dir: Path) -> str:
+    """The whole text delivered to an agent when its program is ready."""
+    path = agency_dir / spec.briefing_path(agent)
+    try:
+        role_text = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        role_text = default_agent_briefing(spec, agent).strip()
+    parts = [role_text, "", command_guide(spec, agent, agency_dir.parent)]
+    lessons = agency_dir / "lessons.md"
+    if lessons.is_file() and lessons.read_text(encoding="utf-8").strip():
+        parts += ["", "## Lessons from earlier reviews", lessons.read_text(encoding="utf-8").strip()]
+    return "\n".join(parts) + "\n"

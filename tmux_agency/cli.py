@@ -1,0 +1,465 @@
+"""The `tmux-agency` command: parse, call one service function, print.
+
+Imports of the services happen inside each command, so that `send` — which every agent calls
+constantly — loads only what it needs (never Textual).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+from tmux_agency.errors import AgencyError, UsageError
+
+PROG = "tmux-agency"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{PROG}: {message} (see '{self.prog} --help')\n")
+        raise SystemExit(2)
+
+
+# --- shared plumbing ---------------------------------------------------------------------------
+
+
+def _workspace(args: argparse.Namespace):
+    from tmux_agency.workspace import find_workspace
+
+    return find_workspace(args.home)
+
+
+def _tmux(args: argparse.Namespace):
+    from tmux_agency.tmux import Tmux
+    from tmux_agency.workspace import SOCKET_ENV
+
+    socket = args.socket or os.environ.get(SOCKET_ENV) or None
+    if socket is not None:
+        from tmux_agency.workspace import validate_name
+
+        validate_name(socket, "socket name")
+    return Tmux(socket)
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _attach_hint(tmux: Any, session: str) -> str:
+    socket = f" -L {tmux.socket_name}" if tmux.socket_name else ""
+    return f"tmux{socket} attach -t {session}"
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tmux_agency.workspace import init_workspace
+
+    root = Path(args.dir or args.home or os.getcwd())
+    project = Path(args.project) if args.project else None
+    ws, added = init_workspace(root, project)
+    print(f"workspace {ws.root}: project {ws.project_dir()}")
+    for item in added:
+        print(f"  + {item}")
+    if not added:
+        print("  (already complete: nothing added)")
+    print(f"next: tmux-agency --home {ws.root} create CodeAgency")
+    return 0
+
+
+def cmd_create(args: argparse.Namespace) -> int:
+    from tmux_agency.agencies import create_agency, split_names
+
+    ws = _workspace(args)
+    tmux = _tmux(args)
+    if args.program is not None and not args.program.strip():
+        raise UsageError("--program is empty")
+    record, result = create_agency(
+        ws,
+        tmux,
+        args.name,
+        agents=split_names(args.agents, "agents"),
+        coordinator=split_names(args.coordinator, "coordinator")[0] if args.coordinator is not None else None,
+        capabilities=split_names(args.capabilities, "capabilities"),
+        program=args.program,
+        progress=_progress,
+    )
+    print(f"created {record.name}: {len(record.agents)} agents, windows "
+          f"{', '.join([a.window for a in record.agents] + ['tools', 'sandbox'])}")
+    for name, why in result.not_briefed.items():
+        print(f"  ! {name}: not briefed: {why}", file=sys.stderr)
+    print(f"attach: {_attach_hint(tmux, record.session)}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from tmux_agency.agencies import reconcile
+
+    ws = _workspace(args)
+    records = reconcile(ws, _tmux(args))
+    if args.json:
+        _print_json(
+            [
+                {
+                    "name": r.name,
+                    "status": r.status,
+                    "session": r.session,
+                    "coordinator": r.spec.coordinator.name,
+                    "agents": [a.name for a in r.agents],
+                    "capabilities": r.spec.capabilities,
+                    "created_at": r.created_at.isoformat(),
+                }
+                for r in records
+            ]
+        )
+        return 0
+    if not records:
+        print("no agencies (create one: tmux-agency create CodeAgency)")
+        return 0
+    width = max(len(r.name) for r in records)
+    for r in records:
+        mark = "●" if r.status == "running" else "○"
+        print(f"{mark} {r.name:<{width}}  {r.status:<8} {len(r.agents)} agents  {', '.join(r.spec.capabilities)}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from tmux_agency.agencies import agency_status
+    from tmux_agency.bus import Bus
+
+    ws = _workspace(args)
+    tmux = _tmux(args)
+    views = agency_status(ws, tmux, args.agency)
+    queued = Bus(ws, tmux).queued(args.agency)
+    for view in views:
+        for agent in view["agents"]:
+            agent["queued"] = sum(
+                1 for m in queued if m.recipient_agency == view["name"] and m.recipient_agent == agent["name"]
+            )
+    if args.json:
+        _print_json(views if args.agency is None else views[0])
+        return 0
+    if not views:
+        print("no agencies")
+    for view in views:
+        print(f"{view['name']}  [{view['status']}]  session {view['session']}")
+        for window in view["windows"]:
+            print(f"  window {window['index']}: {window['name']} ({window['pane_id']})")
+        for agent in view["agents"]:
+            role = "coordinator" if agent["coordinator"] else "specialist"
+            waiting = f", {agent['queued']} queued" if agent["queued"] else ""
+            print(f"  {agent['name']:<20} {role:<12} {agent['state']:<8} {agent['program']}{waiting}")
+    return 0
+
+
+def cmd_kill(args: argparse.Namespace) -> int:
+    from tmux_agency.agencies import kill_agency
+
+    record = kill_agency(_workspace(args), _tmux(args), args.agency)
+    print(f"killed {record.name}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from tmux_agency.agencies import restore_agencies
+    from tmux_agency.bus import Bus
+
+    ws = _workspace(args)
+    tmux = _tmux(args)
+    restored = restore_agencies(ws, tmux, progress=_progress)
+    if not restored:
+        print("nothing to restore: every registered agency is running")
+    for record, result in restored:
+        print(f"restored {record.name}: {len(result.briefed)}/{len(record.agents)} agents briefed")
+    delivered = [m for m in Bus(ws, tmux).deliver() if m.state != "queued"]
+    if delivered:
+        print(f"delivered {len(delivered)} queued message(s)")
+    return 0
+
+
+def _sender_and_target(args: argparse.Namespace) -> tuple[str, str, str]:
+    """`send AGENCY AGENT TEXT`, or inside an agency pane `send AGENT TEXT`."""
+    from tmux_agency.workspace import AGENCY_ENV
+
+    words = args.words
+    if len(words) == 3:
+        return words[0], words[1], words[2]
+    if len(words) == 2:
+        agency = os.environ.get(AGENCY_ENV)
+        if not agency:
+            raise UsageError("send AGENT TEXT works inside an agency pane; elsewhere use send AGENCY AGENT TEXT")
+        return agency, words[0], words[1]
+    raise UsageError("send takes AGENCY AGENT TEXT (or AGENT TEXT inside an agency pane)")
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    from tmux_agency.bus import Bus
+
+    agency, agent, text = _sender_and_target(args)
+    if text == "-":
+        text = sys.stdin.read()
+    result = Bus(_workspace(args), _tmux(args)).send(agency, agent, text, type_=args.type)
+    _report_send(result, args.json)
+    return 0
+
+
+def cmd_send_inter(args: argparse.Namespace) -> int:
+    from tmux_agency.bus import Bus
+    from tmux_agency.workspace import AGENCY_ENV, AGENT_ENV
+
+    words = args.words
+    if len(words) == 3:
+        sender, target, text = words
+    elif len(words) == 2 and os.environ.get(AGENCY_ENV):
+        sender, (target, text) = os.environ[AGENCY_ENV], words
+    else:
+        raise UsageError("send-inter takes FROM TO JSON (or TO JSON inside an agency pane)")
+    if text == "-":
+        text = sys.stdin.read()
+    result = Bus(_workspace(args), _tmux(args)).send_inter(sender, target, text, os.environ.get(AGENT_ENV))
+    _report_send(result, args.json)
+    return 0
+
+
+def cmd_broadcast(args: argparse.Namespace) -> int:
+    from tmux_agency.bus import Bus
+    from tmux_agency.workspace import AGENCY_ENV, AGENT_ENV
+
+    words = args.words
+    if len(words) == 2:
+        sender, text = words
+    elif len(words) == 1 and os.environ.get(AGENCY_ENV):
+        sender, text = os.environ[AGENCY_ENV], words[0]
+    else:
+        raise UsageError("broadcast takes FROM JSON (or JSON inside an agency pane)")
+    result = Bus(_workspace(args), _tmux(args)).broadcast(sender, text, os.environ.get(AGENT_ENV))
+    _report_send(result, args.json)
+    return 0
+
+
+def _report_send(result: Any, as_json: bool) -> None:
+    if as_json:
+        _print_json([m.model_dump(mode="json") for m in result.messages])
+        return
+    for m in result.messages:
+        if m.state == "queued":
+            print(f"queued {m.id} for {m.recipient_label()}: {m.reason or 'waiting for delivery'}")
+        else:
+            print(f"{m.state} {m.id} to {m.recipient_label()} [{m.type}]")
+
+
+def cmd_deliver(args: argparse.Namespace) -> int:
+    from tmux_agency.bus import Bus
+
+    results = Bus(_workspace(args), _tmux(args)).deliver(args.agency)
+    done = [m for m in results if m.state != "queued"]
+    still = [m for m in results if m.state == "queued"]
+    print(f"delivered {len(done)}, still queued {len(still)}")
+    for m in still:
+        print(f"  {m.id} → {m.recipient_label()}: {m.reason}")
+    return 0
+
+
+def cmd_inbox(args: argparse.Namespace) -> int:
+    from tmux_agency.agencies import get_record
+    from tmux_agency.bus import Bus
+    from tmux_agency.workspace import AGENCY_ENV, AGENT_ENV
+
+    ws = _workspace(args)
+    agency = args.agency or os.environ.get(AGENCY_ENV)
+    agent = args.agent or (os.environ.get(AGENT_ENV) if not args.agency else None)
+    if not agency:
+        raise UsageError("inbox takes AGENCY [AGENT] (or nothing inside an agency pane)")
+    record = get_record(ws, agency)
+    if agent:
+        target = record.agent(agent)
+        if target is None:
+            raise UsageError(f"agency {agency} has no agent {agent!r}")
+        agent = target.name
+    messages = [
+        m
+        for m in Bus(ws, _tmux(args)).history()
+        if m.recipient_agency == agency and (agent is None or m.recipient_agent == agent)
+    ]
+    if args.json:
+        _print_json([m.model_dump(mode="json") for m in messages])
+        return 0
+    if not messages:
+        print(f"no messages for {agency}{'/' + agent if agent else ''}")
+    for m in messages:
+        print(f"{m.time:%H:%M:%S} {m.state:<12} {m.sender_label()} → {m.recipient_agent}  [{m.type}] {_one_line(m.body)}")
+    return 0
+
+
+def _one_line(text: str, width: int = 100) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    from tmux_agency.bus import Bus, fold_history, verify_chain
+
+    bus = Bus(_workspace(args), _tmux(args))
+    if args.verify:
+        events, _ = bus.events()
+        count, problem = verify_chain(events)
+        if problem:
+            print(f"{PROG}: message log {bus.registry.path('messages.jsonl')}: {problem}", file=sys.stderr)
+            return 1
+        print(f"message log intact: {count} events, hash chain verified")
+        return 0
+
+    def wanted(m: Any) -> bool:
+        if args.agency and args.agency not in (m.sender_agency, m.recipient_agency):
+            return False
+        return not (args.type and m.type.lower() != args.type.lower())
+
+    def show(messages: list[Any]) -> None:
+        for m in messages:
+            if not wanted(m):
+                continue
+            if args.json:
+                print(json.dumps(m.model_dump(mode="json"), ensure_ascii=False), flush=True)
+            else:
+                print(f"{m.time:%Y-%m-%d %H:%M:%S} {m.sender_label()} → {m.recipient_label()}  [{m.type}] {_one_line(m.body)}", flush=True)
+
+    events, offset = bus.events()
+    messages = fold_history(events)
+    if args.json and not args.follow:
+        _print_json([m.model_dump(mode="json") for m in messages if wanted(m)])
+        return 0
+    show(messages)
+    if args.follow:
+        import time
+
+        try:
+            while True:
+                time.sleep(0.25)
+                events, offset = bus.events(offset)
+                show([m for m in fold_history(events)])
+        except KeyboardInterrupt:
+            return 0
+    return 0
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    from tmux_agency.agent import run_agent
+    from tmux_agency.workspace import AGENCY_ENV, AGENT_ENV
+
+    return run_agent(args.agency or os.environ.get(AGENCY_ENV), args.name or os.environ.get(AGENT_ENV), args.pace)
+
+
+# --- parser ------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    common.add_argument("--home", default=argparse.SUPPRESS, help="the workspace folder (default: $TMUX_AGENCY_HOME, or the nearest above)")
+    common.add_argument("--socket", default=argparse.SUPPRESS, help="tmux server socket name, as tmux -L (default: $TMUX_AGENCY_SOCKET)")
+
+    parser = _Parser(prog=PROG, description="Teams of AI coding agents in tmux, with a human approval gate.", parents=[common])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def command(name: str, func: Callable[[argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_, parents=[common])
+        p.set_defaults(func=func)
+        return p
+
+    p = command("init", cmd_init, "make a workspace with the five starter agencies")
+    p.add_argument("dir", nargs="?", help="workspace folder (default: --home or the current folder)")
+    p.add_argument("--project", help="the git repository the agents work on (default: the current folder)")
+
+    p = command("create", cmd_create, "start an agency in its own tmux session")
+    p.add_argument("name", help="agency name, e.g. CodeAgency")
+    p.add_argument("--agents", help="specialists, comma-separated (default: from agency.json)")
+    p.add_argument("--coordinator", help="the coordinator's name (default: from agency.json)")
+    p.add_argument("--capabilities", help="capabilities, comma-separated")
+    p.add_argument("--program", help="program for every agent, e.g. claude (default: the scripted agent)")
+
+    p = command("list", cmd_list, "list registered agencies")
+    p.add_argument("--json", action="store_true")
+
+    p = command("status", cmd_status, "windows, agents and whether each agent's program runs")
+    p.add_argument("agency", nargs="?")
+    p.add_argument("--json", action="store_true")
+
+    p = command("kill", cmd_kill, "stop an agency's session and unregister it")
+    p.add_argument("agency")
+
+    command("restore", cmd_restore, "re-create every registered agency whose session is gone")
+
+    p = command("send", cmd_send, "send a message to an agent: send AGENCY AGENT TEXT (in a pane: send AGENT TEXT)")
+    p.add_argument("words", nargs="+", metavar="ARG")
+    p.add_argument("--type", help="STATUS, TASK, QUESTION, COMPLETE, BLOCKED or NOTE (default: from the text)")
+    p.add_argument("--json", action="store_true")
+
+    p = command("send-inter", cmd_send_inter, "send a JSON message to another agency: send-inter FROM TO JSON")
+    p.add_argument("words", nargs="+", metavar="ARG")
+    p.add_argument("--json", action="store_true")
+
+    p = command("broadcast", cmd_broadcast, "send a JSON message to every active agency: broadcast FROM JSON")
+    p.add_argument("words", nargs="+", metavar="ARG")
+    p.add_argument("--json", action="store_true")
+
+    p = command("deliver", cmd_deliver, "deliver queued messages to agents that are back")
+    p.add_argument("agency", nargs="?")
+
+    p = command("inbox", cmd_inbox, "messages to an agency or agent, with their delivery states")
+    p.add_argument("agency", nargs="?")
+    p.add_argument("agent", nargs="?")
+    p.add_argument("--json", action="store_true")
+
+    p = command("log", cmd_log, "the message log")
+    p.add_argument("--follow", "-f", action="store_true")
+    p.add_argument("--agency")
+    p.add_argument("--type")
+    p.add_argument("--verify", action="store_true", help="check the log's hash chain")
+    p.add_argument("--json", action="store_true")
+
+    p = command("agent", cmd_agent, "run the scripted agent (the stand-in for an AI CLI)")
+    p.add_argument("--agency")
+    p.add_argument("--name")
+    p.add_argument("--pace", type=float, help="seconds a task takes (default: $TMUX_AGENCY_AGENT_PACE or 2)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    for name in ("home", "socket"):
+        if not hasattr(args, name):
+            setattr(args, name, None)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except AgencyError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, never a traceback
+        if os.environ.get("TMUX_AGENCY_DEBUG"):
+            raise
+        print(f"{PROG}: internal error: {type(exc).__name__}: {exc} (set TMUX_AGENCY_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

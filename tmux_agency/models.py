@@ -1,0 +1,215 @@
+"""Pydantic models: the contract between layers and the shape of every file on disk."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+# Names reach tmux (session and window names) and the file system (agencies/NAME/). tmux reads
+# ':' and '.' as target syntax and matches names by prefix, so only a safe alphabet is allowed.
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+NAME_RULE = "letters, digits, '-' and '_', starting with a letter or digit, at most 40 characters"
+
+# Window names an agency uses for itself; an agent cannot take them.
+RESERVED_WINDOWS = frozenset({"tools", "sandbox"})
+# `coordinator` always means the agency's coordinator in `send`, so no specialist may be called so.
+COORDINATOR_ALIAS = "coordinator"
+
+
+def check_name(value: str, what: str = "name") -> str:
+    """Return `value` if it is a safe agency/agent name, else raise ValueError naming the rule."""
+    if not isinstance(value, str) or not NAME_RE.match(value):
+        raise ValueError(f"invalid {what} {value!r}: use {NAME_RULE}")
+    return value
+
+
+def _agency_name(value: str) -> str:
+    return check_name(value, "agency name")
+
+
+def _agent_name(value: str) -> str:
+    return check_name(value, "agent name")
+
+
+AgencyName = Annotated[str, AfterValidator(_agency_name)]
+AgentName = Annotated[str, AfterValidator(_agent_name)]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are errors: a typo in agency.json must not be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class AgentSpec(StrictModel):
+    """One agent of an agency: its name, a one-line role, its briefing file and its program."""
+
+    name: AgentName
+    role: str = ""
+    # Path of the briefing, relative to the agency folder. Default: agents/<name with _>.md,
+    # or coordinator.md for the coordinator.
+    briefing: str | None = None
+    # The command started in the agent's window (claude, codex, aider, ...). None: the
+    # workspace's default program, which is the project's scripted agent unless set.
+    program: str | None = None
+
+
+class SandboxSpec(StrictModel):
+    """How the sandbox tests and demonstrates an agency's branch."""
+
+    test_command: str | None = None
+    demo_command: str | None = None
+
+
+class AgencySpec(StrictModel):
+    """agencies/<Name>/agency.json: who the agency is and what it can do."""
+
+    name: AgencyName
+    description: str = ""
+    capabilities: list[str] = Field(default_factory=list)
+    coordinator: AgentSpec
+    agents: list[AgentSpec] = Field(default_factory=list)
+    # Script file name (in scripts/) → what it does; listed in every briefing.
+    scripts: dict[str, str] = Field(default_factory=dict)
+    sandbox: SandboxSpec = Field(default_factory=SandboxSpec)
+
+    @model_validator(mode="after")
+    def _names_are_unique_and_free(self) -> AgencySpec:
+        seen: set[str] = set()
+        for agent in self.all_agents():
+            if agent.name in seen:
+                raise ValueError(f"duplicate agent name {agent.name!r}")
+            if agent.name in RESERVED_WINDOWS:
+                raise ValueError(f"agent name {agent.name!r} is reserved for the agency's own window")
+            seen.add(agent.name)
+        for agent in self.agents:
+            if agent.name == COORDINATOR_ALIAS:
+                raise ValueError(
+                    f"a specialist cannot be named {COORDINATOR_ALIAS!r}: it always means the coordinator"
+                )
+        return self
+
+    def all_agents(self) -> list[AgentSpec]:
+        """The coordinator first, then the specialists: the order of the tmux windows."""
+        return [self.coordinator, *self.agents]
+
+    def agent(self, name: str) -> AgentSpec | None:
+        """The agent called `name`; `coordinator` always names the coordinator."""
+        if name == COORDINATOR_ALIAS:
+            return self.coordinator
+        return next((a for a in self.all_agents() if a.name == name), None)
+
+    def briefing_path(self, agent: AgentSpec) -> str:
+        if agent.briefing:
+            return agent.briefing
+        if agent.name == self.coordinator.name:
+            return "coordinator.md"
+        return f"agents/{agent.name.replace('-', '_')}.md"
+
+
+class Settings(StrictModel):
+    """tmux-agency.json at the workspace root."""
+
+    # The git repository the agents work on; relative paths are relative to the workspace.
+    project: str = "."
+    # Program for agents that name none. None: the project's scripted agent.
+    default_program: str | None = None
+    # Seconds an agent's program may take to become ready before its briefing is given up on.
+    startup_timeout_s: float = 30.0
+
+
+AgentState = Literal["running", "down", "unknown"]
+AgencyStatus = Literal["running", "stopped"]
+
+
+class AgentRecord(StrictModel):
+    """An agent as it was started: where it lives in tmux and what runs there."""
+
+    name: str
+    window: str
+    is_coordinator: bool = False
+    program: str
+    pane_id: str | None = None
+
+
+class AgencyRecord(StrictModel):
+    """One row of registry/active_agencies.json."""
+
+    name: AgencyName
+    session: str
+    status: AgencyStatus = "running"
+    created_at: datetime = Field(default_factory=utcnow)
+    # The spec the agency was started with (agency.json plus the flags of `create`), so that
+    # `restore` brings back exactly the same agency.
+    spec: AgencySpec
+    agents: list[AgentRecord] = Field(default_factory=list)
+    # Overrides the program of every agent, as `create --program` asked.
+    program_override: str | None = None
+
+    def agent(self, name: str) -> AgentRecord | None:
+        if name == COORDINATOR_ALIAS:
+            return next((a for a in self.agents if a.is_coordinator), None)
+        return next((a for a in self.agents if a.name == name), None)
+
+
+class ProgramProfile(StrictModel):
+    """How to drive one agent program (claude, codex, aider, the scripted agent, ...): data, not code.
+
+    Patterns are Python regular expressions. `command` picks the profile for an agent's program;
+    `process` recognises the program among the processes under its pane; `ready` recognises the
+    pane's text once the program takes input.
+    """
+
+    name: str
+    description: str = ""
+    command: str
+    process: str
+    ready: str | None = None
+    # Extra wait after the program is seen (and `ready` matched) before the first text is typed.
+    startup_delay_s: float = 0.0
+    # Wait between pasting text and pressing Enter: some programs take an Enter that follows a
+    # paste too closely as a newline, or swallow it.
+    submit_delay_ms: int = 150
+    # False for shells: text typed into them would run as commands.
+    accepts_messages: bool = True
+    # State → patterns on the pane's last lines (busy, waiting, idle), first match wins.
+    states: dict[str, list[str]] = Field(default_factory=dict)
+
+
+MessageKind = Literal["intra", "inter", "broadcast"]
+DeliveryState = Literal["queued", "delivered", "acknowledged"]
+INTRA_TYPES = ("STATUS", "TASK", "QUESTION", "COMPLETE", "BLOCKED", "NOTE")
+
+
+class Message(StrictModel):
+    """One message of any kind: within an agency, between agencies, or to all of them."""
+
+    id: str
+    time: datetime
+    kind: MessageKind
+    type: str
+    sender_agency: str | None = None
+    sender_agent: str | None = None  # "human" when sent from outside any agency pane
+    recipient_agency: str
+    recipient_agent: str
+    body: str
+    payload: dict | None = None  # the JSON object of an inter-agency message or broadcast
+    state: DeliveryState = "queued"
+    delivered_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    reason: str | None = None  # why it is still queued (agent down, ...)
+
+    def sender_label(self) -> str:
+        if self.sender_agency and self.sender_agent:
+            return f"{self.sender_agency}/{self.sender_agent}"
+        return self.sender_agency or self.sender_agent or "human"
+
+    def recipient_label(self) -> str:
+        return f"{self.recipient_agency}/{self.recipient_agent}"

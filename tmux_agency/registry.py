@@ -1,0 +1,226 @@
+"""The registry: TinyDB tables and append-only logs under registry/, safe for many writers.
+
+Every agent pane calls the CLI, so many processes write at once. TinyDB alone is not safe for
+that (STACK-NOTES), so each transaction here:
+
+* holds an exclusive `fcntl.flock` on a lock file beside the table for the whole
+  read-modify-write;
+* reads the file fresh (never a cached TinyDB instance that another process made stale);
+* writes once, at the end, to a temporary file that is fsynced and renamed over the old one, so
+  a reader never sees half a file and a writer killed mid-write leaves the old file intact;
+* writes nothing if the block raised: a failed command leaves the registry as it was.
+
+History that only grows (the message log) is kept as JSON lines appended with one `write` on an
+O_APPEND descriptor, so its cost per record stays flat however long it gets.
+
+Everything that reads or writes shared state goes through this module's small interface, so a
+second backend (PostgreSQL, Redis streams) is one new module, not a rewrite.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.storages import Storage
+
+from tmux_agency.errors import RegistryCorrupt, WorldError
+
+# The seed's file names.
+AGENCIES = "active_agencies.json"
+MESSAGES = "message_queue.json"
+APPROVALS = "approval_queue.json"
+TASKS = "task_graph.json"
+TABLE_FILES = (AGENCIES, MESSAGES, APPROVALS, TASKS)
+
+FILE_MODE = 0o600  # registry files and logs can hold secrets that agents pasted
+
+
+class _TransactionStorage(Storage):
+    """A TinyDB storage holding one file's content in memory for the length of a transaction."""
+
+    def __init__(self, data: dict[str, Any] | None, writable: bool) -> None:
+        self.data = data
+        self.writable = writable
+        self.dirty = False
+
+    def read(self) -> dict[str, Any] | None:
+        return self.data
+
+    def write(self, data: dict[str, Any]) -> None:
+        if not self.writable:
+            raise WorldError("internal error: a registry snapshot was written to")
+        self.data = data
+        self.dirty = True
+
+
+class Registry:
+    """The registry/ folder of a workspace."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+
+    def path(self, name: str) -> Path:
+        return self.directory / name
+
+    def _ensure_dir(self) -> None:
+        if not self.directory.is_dir():
+            self.directory.mkdir(parents=True, exist_ok=True)
+            os.chmod(self.directory, 0o700)
+
+    @contextmanager
+    def lock(self, name: str) -> Iterator[None]:
+        """Hold the exclusive lock that guards registry file `name`."""
+        self._ensure_dir()
+        lock_path = self.directory / f".{name}.lock"
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    @contextmanager
+    def transaction(self, name: str) -> Iterator[TinyDB]:
+        """A TinyDB on file `name`, locked; its changes are written atomically when the block ends."""
+        with self.lock(name):
+            storage = _TransactionStorage(self._load(name, locked=True), writable=True)
+            db = TinyDB(storage=_Given(storage))
+            yield db
+            if storage.dirty:
+                self._write_atomic(self.path(name), json.dumps(storage.data, ensure_ascii=False))
+
+    def snapshot(self, name: str) -> TinyDB:
+        """A read-only TinyDB on file `name` as it is now (no lock: files are replaced whole)."""
+        data = self._load(name, locked=False)
+        return TinyDB(storage=_Given(_TransactionStorage(data, writable=False)))
+
+    def _load(self, name: str, locked: bool) -> dict[str, Any] | None:
+        path = self.path(name)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        if not text.strip():
+            return None
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                raise ValueError("top level is not a JSON object")
+            return data
+        except ValueError as exc:
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            if locked:
+                aside = self._move_aside(path)
+            else:
+                with self.lock(name):
+                    aside = self._move_aside(path) if path.exists() else None
+            where = f"moved aside to {aside.name}" if aside else "already moved aside"
+            raise RegistryCorrupt(
+                f"registry file {path} is corrupt ({reason}); {where}, a new one will be started"
+            ) from None
+
+    @staticmethod
+    def _move_aside(path: Path) -> Path:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+        os.replace(path, aside)
+        return aside
+
+    def _write_atomic(self, path: Path, text: str) -> None:
+        """Write temp → fsync → rename → fsync the folder: the old or the new file, never half."""
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            os.fchmod(fd, FILE_MODE)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    # --- append-only logs -------------------------------------------------------------------
+
+    def append_line(self, name: str, record: dict[str, Any]) -> int:
+        """Append one JSON record as a line to log `name`; return the byte offset after it.
+
+        The caller holds `lock(name)` when it needs the append ordered with a read (a hash chain).
+        """
+        self._ensure_dir()
+        line = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+        fd = os.open(self.path(name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+        try:
+            os.write(fd, line)  # one write on O_APPEND: lines of concurrent writers never interleave
+            os.fsync(fd)
+            return os.lseek(fd, 0, os.SEEK_CUR)
+        finally:
+            os.close(fd)
+
+    def read_lines(self, name: str, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """Records of log `name` from byte `offset`, and the offset to read from next time.
+
+        A partial last line (a writer still at work, or killed) is left for the next read.
+        """
+        try:
+            with open(self.path(name), "rb") as handle:
+                handle.seek(offset)
+                chunk = handle.read()
+        except FileNotFoundError:
+            return [], offset
+        end = chunk.rfind(b"\n") + 1
+        records = []
+        for raw in chunk[:end].splitlines():
+            if raw.strip():
+                records.append(json.loads(raw))
+        return records, offset + end
+
+    def last_line(self, name: str) -> dict[str, Any] | None:
+        """The last complete record of log `name`, read backwards from its end (cheap at any size)."""
+        try:
+            handle = open(self.path(name), "rb")
+        except FileNotFoundError:
+            return None
+        with handle:
+            pos = handle.seek(0, os.SEEK_END)
+            data = b""
+            while pos > 0:
+                step = min(4096, pos)
+                pos -= step
+                handle.seek(pos)
+                data = handle.read(step) + data
+                complete = data[: data.rfind(b"\n") + 1]  # a partial last line is not a record yet
+                if not complete:
+                    continue
+                body = complete[:-1]
+                start = body.rfind(b"\n")
+                if start >= 0 or pos == 0:
+                    return json.loads(body[start + 1 :])
+        return None
+
+
+class _Given:
+    """TinyDB constructs its storage from a class; this hands it an existing instance instead."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Storage:
+        return self.storage

@@ -1,0 +1,177 @@
+"""Our one door to tmux (the only module that imports libtmux).
+
+Every call names its target by id (`%N` for panes) or by exact session name (`=NAME`): tmux
+matches bare names by prefix and can silently pick another target. Text is always sent
+literally, never as key names. tmux's failures become our own one-line exceptions.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from dataclasses import dataclass
+
+import libtmux
+from libtmux import exc as tmux_exc
+
+from tmux_agency.errors import TmuxUnavailable, WorldError
+
+# One format for the whole server: a single `list-panes -a` per refresh, never a call per agent.
+_PANE_FIELDS = (
+    "session_name",
+    "window_index",
+    "window_name",
+    "pane_id",
+    "pane_pid",
+    "pane_current_command",
+    "pane_dead",
+)
+_SEP = "\x1f"  # unit separator: cannot appear in names we allow, unlikely in commands
+_PANE_FORMAT = _SEP.join(f"#{{{field}}}" for field in _PANE_FIELDS)
+
+_SERVER_DOWN_HINTS = ("no server running", "error connecting to", "server exited unexpectedly")
+
+
+@dataclass(frozen=True)
+class PaneInfo:
+    session: str
+    window_index: int
+    window_name: str
+    pane_id: str
+    pane_pid: int
+    current_command: str
+    dead: bool
+
+
+class Tmux:
+    """A tmux server, chosen by socket name (`tmux -L NAME`); None is the user's default server."""
+
+    def __init__(self, socket_name: str | None = None) -> None:
+        self.socket_name = socket_name or None
+        self.server = libtmux.Server(socket_name=self.socket_name)
+
+    def _cmd(self, *args: str, ok_if_down: bool = False) -> list[str]:
+        """Run one tmux command; return its stdout lines or raise a one-line error."""
+        try:
+            result = self.server.cmd(*args)
+        except tmux_exc.TmuxCommandNotFound:
+            raise TmuxUnavailable("tmux is not installed (install it, e.g. 'apt-get install tmux')") from None
+        if result.returncode != 0 or (result.stderr and not result.stdout):
+            message = " ".join(result.stderr).strip() or f"tmux {args[0]} failed"
+            if any(hint in message for hint in _SERVER_DOWN_HINTS):
+                if ok_if_down:
+                    return []
+                raise TmuxUnavailable(f"the tmux server{self._socket_label()} is not running")
+            if result.returncode != 0:
+                raise WorldError(f"tmux {args[0]}: {message}")
+        return list(result.stdout)
+
+    def _socket_label(self) -> str:
+        return f" on socket {self.socket_name!r}" if self.socket_name else ""
+
+    # --- server and sessions ----------------------------------------------------------------
+
+    def check_installed(self) -> None:
+        """Raise TmuxUnavailable when the tmux binary is missing."""
+        self._cmd("-V")
+
+    def is_running(self) -> bool:
+        """True when the server answers (it may have no sessions)."""
+        try:
+            self._cmd("list-sessions", "-F", "#{session_name}")
+            return True
+        except TmuxUnavailable as exc:
+            if "not installed" in str(exc):
+                raise
+            return False
+
+    def sessions(self) -> list[str]:
+        """Names of all sessions; empty when the server is down."""
+        return self._cmd("list-sessions", "-F", "#{session_name}", ok_if_down=True)
+
+    def has_session(self, name: str) -> bool:
+        return name in self.sessions()
+
+    def new_session(self, name: str, window_name: str, cwd: str, env: dict[str, str]) -> str:
+        """Start session `name` (starting the server if needed); return the first pane's id."""
+        out = self._cmd(
+            "new-session", "-d", "-s", name, "-n", window_name, "-c", cwd,
+            *_env_args(env), "-P", "-F", "#{pane_id}",
+        )  # fmt: skip
+        return out[0]
+
+    def new_window(self, session: str, window_name: str, cwd: str, env: dict[str, str]) -> str:
+        """Append a window to `session`; return its pane's id."""
+        out = self._cmd(
+            "new-window", "-d", "-t", f"={session}:", "-n", window_name, "-c", cwd,
+            *_env_args(env), "-P", "-F", "#{pane_id}",
+        )  # fmt: skip
+        return out[0]
+
+    def kill_session(self, name: str) -> None:
+        self._cmd("kill-session", "-t", f"={name}")
+
+    # --- panes ------------------------------------------------------------------------------
+
+    def list_panes(self) -> list[PaneInfo]:
+        """Every pane on the server in one call; empty when the server is down."""
+        panes = []
+        for line in self._cmd("list-panes", "-a", "-F", _PANE_FORMAT, ok_if_down=True):
+            parts = line.split(_SEP)
+            if len(parts) != len(_PANE_FIELDS):
+                continue
+            session, index, window, pane_id, pid, command, dead = parts
+            panes.append(
+                PaneInfo(
+                    session=session,
+                    window_index=int(index),
+                    window_name=window,
+                    pane_id=pane_id,
+                    pane_pid=int(pid or 0),
+                    current_command=command,
+                    dead=dead == "1",
+                )
+            )
+        return panes
+
+    def capture(self, pane_id: str, history: int = 0) -> str:
+        """The visible text of a pane (plus `history` lines of scrollback), without colours."""
+        args = ["capture-pane", "-p", "-J", "-t", pane_id]
+        if history:
+            args += ["-S", f"-{history}"]
+        return "\n".join(self._cmd(*args))
+
+    def send_literal(self, pane_id: str, text: str) -> None:
+        """Type `text` into a pane literally: 'Enter' or 'C-c' arrive as those letters."""
+        self._cmd("send-keys", "-t", pane_id, "-l", "--", text)
+
+    def press_enter(self, pane_id: str) -> None:
+        self._cmd("send-keys", "-t", pane_id, "Enter")
+
+    def paste(self, pane_id: str, text: str) -> None:
+        """Paste `text` into a pane as one bracketed paste (if the program asked for brackets).
+
+        Long text goes through a private file rather than argv (one argument is capped at 128 KiB
+        on Linux), and a uniquely named buffer that the paste deletes.
+        """
+        buffer = f"tmux-agency-{uuid.uuid4().hex[:12]}"
+        fd, path = tempfile.mkstemp(prefix="tmux-agency-paste-")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            self._cmd("load-buffer", "-b", buffer, path)
+        finally:
+            os.unlink(path)
+        self._cmd("paste-buffer", "-p", "-d", "-b", buffer, "-t", pane_id)
+
+    def display(self, target: str, fmt: str) -> str:
+        out = self._cmd("display-message", "-p", "-t", target, fmt)
+        return out[0] if out else ""
+
+
+def _env_args(env: dict[str, str]) -> list[str]:
+    args: list[str] = []
+    for key, value in env.items():
+        args += ["-e", f"{key}={value}"]
+    return args
