@@ -166,8 +166,11 @@ class Registry:
         """
         self._ensure_dir()
         line = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
-        fd = os.open(self.path(name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+        fd = os.open(self.path(name), os.O_RDWR | os.O_APPEND | os.O_CREAT, FILE_MODE)
         try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = b"\n" + line  # a writer died mid-line: keep its fragment off our record
             os.write(fd, line)  # one write on O_APPEND: lines of concurrent writers never interleave
             os.fsync(fd)
             return os.lseek(fd, 0, os.SEEK_CUR)
@@ -188,8 +191,12 @@ class Registry:
         end = chunk.rfind(b"\n") + 1
         records = []
         for raw in chunk[:end].splitlines():
-            if raw.strip():
+            if not raw.strip():
+                continue
+            try:
                 records.append(json.loads(raw))
+            except ValueError:
+                continue  # the fragment of a writer killed mid-line: never a committed record
         return records, offset + end
 
     def last_line(self, name: str) -> dict[str, Any] | None:

@@ -1,0 +1,128 @@
+"""The registry on real files: locking, atomic replacement, corruption, permissions, the log."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import stat
+import time
+from pathlib import Path
+
+import pytest
+
+from tmux_agency.errors import RegistryCorrupt
+from tmux_agency.registry import AGENCIES, MESSAGES, Registry
+
+
+def test_transaction_writes_once_at_the_end_and_rolls_back_on_error(tmp_path: Path) -> None:
+    registry = Registry(tmp_path)
+    with registry.transaction(AGENCIES) as db:
+        db.insert({"name": "CodeAgency"})
+        assert not registry.path(AGENCIES).exists(), "nothing is written before the block ends"
+    assert [d["name"] for d in registry.snapshot(AGENCIES).all()] == ["CodeAgency"]
+
+    with pytest.raises(RuntimeError):
+        with registry.transaction(AGENCIES) as db:
+            db.insert({"name": "QAAgency"})
+            raise RuntimeError("the command failed half-way")
+    assert [d["name"] for d in registry.snapshot(AGENCIES).all()] == ["CodeAgency"]
+
+
+def test_files_are_readable_by_the_user_alone(tmp_path: Path) -> None:
+    registry = Registry(tmp_path / "registry")
+    with registry.transaction(MESSAGES) as db:
+        db.insert({"text": "my token is hunter2"})
+    registry.append_line("messages.jsonl", {"text": "secret"})
+    for name in (MESSAGES, "messages.jsonl"):
+        mode = stat.S_IMODE(os.stat(registry.path(name)).st_mode)
+        assert mode == 0o600, f"{name} has mode {oct(mode)}"
+    assert stat.S_IMODE(os.stat(registry.directory).st_mode) == 0o700
+
+
+def _insert_many(directory: str, worker: int, count: int) -> None:
+    registry = Registry(Path(directory))
+    for n in range(count):
+        with registry.transaction(AGENCIES) as db:
+            db.insert({"worker": worker, "n": n})
+
+
+def test_thirty_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("fork")
+    workers = [ctx.Process(target=_insert_many, args=(str(tmp_path), w, 40)) for w in range(30)]
+    for p in workers:
+        p.start()
+    for p in workers:
+        p.join(120)
+        assert p.exitcode == 0
+    docs = Registry(tmp_path).snapshot(AGENCIES).all()
+    assert len(docs) == 30 * 40
+    assert {(d["worker"], d["n"]) for d in docs} == {(w, n) for w in range(30) for n in range(40)}
+    # TinyDB document ids are unique too: no two processes reused a cached id.
+    raw = json.loads(registry_path_text(tmp_path))
+    assert len(raw["_default"]) == 30 * 40
+
+
+def registry_path_text(directory: Path) -> str:
+    return (directory / AGENCIES).read_text()
+
+
+def _write_forever(directory: str, round_: int) -> None:
+    registry = Registry(Path(directory))
+    n = 0
+    while True:
+        with registry.transaction(AGENCIES) as db:
+            db.insert({"round": round_, "n": n, "pad": "x" * 2000})
+        n += 1
+
+
+def test_a_writer_killed_mid_write_leaves_a_loadable_file(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("fork")
+    for round_, delay in enumerate((0.05, 0.13, 0.21, 0.34)):
+        proc = ctx.Process(target=_write_forever, args=(str(tmp_path), round_))
+        proc.start()
+        time.sleep(delay)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.join()
+        docs = Registry(tmp_path).snapshot(AGENCIES).all()  # raises if the file were torn
+        written = [d["n"] for d in docs if d["round"] == round_]
+        assert written, "the writer had time to commit something"
+        # Every transaction that finished is there, in order, none twice.
+        assert written == list(range(len(written)))
+    # And writing goes on afterwards: a killed writer left no lock behind.
+    with Registry(tmp_path).transaction(AGENCIES) as db:
+        db.insert({"n": -1})
+
+
+def test_a_corrupt_file_is_reported_by_name_and_moved_aside_not_reset(tmp_path: Path) -> None:
+    registry = Registry(tmp_path)
+    registry.path(AGENCIES).write_text('{"_default": {"1": {"name": "CodeAg')
+    with pytest.raises(RegistryCorrupt) as info:
+        with registry.transaction(AGENCIES) as db:
+            db.insert({"name": "QAAgency"})
+    assert "active_agencies.json" in str(info.value)
+    kept = list(tmp_path.glob("active_agencies.json.corrupt-*"))
+    assert len(kept) == 1, "the damaged file is kept for the user to inspect"
+    assert kept[0].read_text().startswith('{"_default": {"1": {"name": "CodeAg')
+    # The failed transaction wrote nothing; the next one starts a new file.
+    assert not registry.path(AGENCIES).exists()
+    with registry.transaction(AGENCIES) as db:
+        db.insert({"name": "QAAgency"})
+    assert [d["name"] for d in registry.snapshot(AGENCIES).all()] == ["QAAgency"]
+
+
+def test_the_log_skips_a_partial_last_line_until_it_is_complete(tmp_path: Path) -> None:
+    registry = Registry(tmp_path)
+    for n in range(3):
+        registry.append_line("log.jsonl", {"n": n, "pad": "y" * 5000})
+    with open(registry.path("log.jsonl"), "ab") as handle:
+        handle.write(b'{"n": 3, "pa')  # a writer killed mid-line
+    records, offset = registry.read_lines("log.jsonl")
+    assert [r["n"] for r in records] == [0, 1, 2]
+    assert registry.last_line("log.jsonl")["n"] == 2
+    # The next writer starts on a fresh line, so the fragment never swallows its record.
+    registry.append_line("log.jsonl", {"n": 4})
+    more, _ = registry.read_lines("log.jsonl", offset)
+    assert [r["n"] for r in more] == [4]
+    assert registry.last_line("log.jsonl")["n"] == 4
