@@ -11,6 +11,7 @@ from tmux_agency.workspace import Workspace, init_workspace
 
 from .helpers import Cli, make_project
 
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A HOME of our own, so a user's ~/.tmux.conf or shell rc never leaks into a test, and no

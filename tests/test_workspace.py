@@ -106,3 +106,18 @@ def test_every_starter_agency_is_complete_and_valid(name: str) -> None:
         helped = subprocess.run([str(path), "--help"], capture_output=True, text=True, timeout=30)
         assert helped.returncode == 0, f"{path} --help failed: {helped.stderr}"
         assert helped.stdout.strip()
+
+
+def test_every_json_message_the_briefings_teach_is_accepted_by_send_inter() -> None:
+    """Briefings and the bus's payload models must agree, or agents learn commands that fail."""
+    import re
+
+    from tmux_agency.payloads import parse_payload
+
+    examples = []
+    for md in sorted((REPO / "agencies").glob("*/**/*.md")):
+        for match in re.finditer(r"tmux-agency (?:send-inter|broadcast) (?:\S+ )?'(\{.*?\})'", md.read_text()):
+            examples.append((md.name, match.group(1)))
+    assert len(examples) >= 10
+    for name, payload in examples:
+        parse_payload(payload)  # raises UsageError naming the field if a briefing is wrong

@@ -24,7 +24,7 @@ from tmux_agency.errors import UsageError, WorldError
 from tmux_agency.models import AgencyRecord, AgencySpec, AgentRecord, AgentSpec, utcnow
 from tmux_agency.processes import ProcessTable
 from tmux_agency.programs import is_ready, profile_for, program_running
-from tmux_agency.registry import Registry
+from tmux_agency.records import get_record, load_records, registry_of, save_record
 from tmux_agency.tmux import Tmux
 from tmux_agency.workspace import (
     AGENCY_ENV,
@@ -190,32 +190,6 @@ def pane_environment(ws: Workspace, tmux: Tmux, agency: str, agent: str | None) 
     return env
 
 
-# --- registry ----------------------------------------------------------------------------------
-
-
-def registry_of(ws: Workspace) -> Registry:
-    return Registry(ws.registry_dir)
-
-
-def load_records(ws: Workspace) -> list[AgencyRecord]:
-    db = registry_of(ws).snapshot(reg.AGENCIES)
-    return [AgencyRecord.model_validate(doc) for doc in db.all()]
-
-
-def get_record(ws: Workspace, name: str) -> AgencyRecord:
-    validate_name(name, "agency name")
-    for record in load_records(ws):
-        if record.name == name:
-            return record
-    raise UsageError(f"unknown agency {name!r}: see 'tmux-agency list'")
-
-
-def _save_record(ws: Workspace, record: AgencyRecord) -> None:
-    doc = record.model_dump(mode="json")
-    with registry_of(ws).transaction(reg.AGENCIES) as db:
-        db.upsert(doc, Query().name == record.name)
-
-
 # --- tmux side ---------------------------------------------------------------------------------
 
 
@@ -354,7 +328,7 @@ def create_agency(
         agents=agent_records,
         program_override=program,
     )
-    _save_record(ws, record)
+    save_record(ws, record)
     log_activity(ws.agency_dir(name), "CREATE", f"{name}: session started with {len(agent_records)} agents")
     progress(f"{name}: tmux session started; waiting for {len(agent_records)} agents to be ready")
     return record, brief_agents(ws, tmux, spec, agent_records, progress)
@@ -449,7 +423,7 @@ def restore_agencies(ws: Workspace, tmux: Tmux, progress: Progress = _quiet) -> 
             _kill_quietly(tmux, record.session)
             raise
         record = record.model_copy(update={"agents": agents, "status": "running"})
-        _save_record(ws, record)
+        save_record(ws, record)
         log_activity(ws.agency_dir(record.name), "RESTORE", f"{record.name}: session re-created")
         progress(f"{record.name}: session re-created; waiting for agents to be ready")
         restored.append((record, brief_agents(ws, tmux, record.spec, agents, progress)))

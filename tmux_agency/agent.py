@@ -103,7 +103,7 @@ class ScriptedAgent:
         if not self.agency:
             return None, []
         try:
-            from tmux_agency.agencies import get_record
+            from tmux_agency.records import get_record
             from tmux_agency.workspace import find_workspace
 
             record = get_record(find_workspace(), self.agency)

@@ -24,12 +24,12 @@ from tinydb import Query
 
 from tmux_agency import registry as reg
 from tmux_agency.activity import log_activity
-from tmux_agency.agencies import get_record, load_records
 from tmux_agency.delivery import type_into_agent
 from tmux_agency.errors import UsageError
 from tmux_agency.models import AgencyRecord, Message, MessageKind, utcnow
 from tmux_agency.payloads import parse_payload, summary
 from tmux_agency.programs import profile_for
+from tmux_agency.records import get_record, load_records
 from tmux_agency.registry import Registry
 from tmux_agency.tmux import Tmux
 from tmux_agency.workspace import AGENCY_ENV, AGENT_ENV, Workspace, validate_name

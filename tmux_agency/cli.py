@@ -274,8 +274,8 @@ def cmd_deliver(args: argparse.Namespace) -> int:
 
 
 def cmd_inbox(args: argparse.Namespace) -> int:
-    from tmux_agency.agencies import get_record
     from tmux_agency.bus import Bus
+    from tmux_agency.records import get_record
     from tmux_agency.workspace import AGENCY_ENV, AGENT_ENV
 
     ws = _workspace(args)

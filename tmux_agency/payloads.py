@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tmux_agency.errors import UsageError
 
 Priority = Literal["low", "medium", "high", "critical"]
-Severity = Literal["info", "low", "medium", "high", "critical"]
+Severity = Literal["none", "info", "low", "medium", "high", "critical"]
 
 
 class Payload(BaseModel):

@@ -3,19 +3,26 @@
 Every call names its target by id (`%N` for panes) or by exact session name (`=NAME`): tmux
 matches bare names by prefix and can silently pick another target. Text is always sent
 literally, never as key names. tmux's failures become our own one-line exceptions.
+
+Plain commands run the tmux binary directly, as libtmux itself does: agents call `send`
+constantly and importing libtmux costs each call 55-80 ms (STACK-NOTES). libtmux's objects are
+loaded on first use of `server`, by the faces that need them (the control room).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import tempfile
 import uuid
 from dataclasses import dataclass
-
-import libtmux
-from libtmux import exc as tmux_exc
+from typing import TYPE_CHECKING
 
 from tmux_agency.errors import TmuxUnavailable, WorldError
+
+if TYPE_CHECKING:
+    import libtmux
 
 # One format for the whole server: a single `list-panes -a` per refresh, never a call per agent.
 _PANE_FIELDS = (
@@ -49,23 +56,36 @@ class Tmux:
 
     def __init__(self, socket_name: str | None = None) -> None:
         self.socket_name = socket_name or None
-        self.server = libtmux.Server(socket_name=self.socket_name)
+        self._server: libtmux.Server | None = None
+
+    @property
+    def server(self) -> libtmux.Server:
+        """The libtmux Server for this socket, imported on first use."""
+        if self._server is None:
+            import libtmux
+
+            self._server = libtmux.Server(socket_name=self.socket_name)
+        return self._server
 
     def _cmd(self, *args: str, ok_if_down: bool = False) -> list[str]:
         """Run one tmux command; return its stdout lines or raise a one-line error."""
-        try:
-            result = self.server.cmd(*args)
-        except tmux_exc.TmuxCommandNotFound:
-            raise TmuxUnavailable("tmux is not installed (install it, e.g. 'apt-get install tmux')") from None
-        if result.returncode != 0 or (result.stderr and not result.stdout):
-            message = " ".join(result.stderr).strip() or f"tmux {args[0]} failed"
+        binary = shutil.which("tmux")
+        if binary is None:
+            raise TmuxUnavailable("tmux is not installed (install it, e.g. 'apt-get install tmux')")
+        argv = [binary, *(["-L", self.socket_name] if self.socket_name else []), *args]
+        result = subprocess.run(argv, capture_output=True, text=True, encoding="utf-8", errors="backslashreplace")
+        stdout = result.stdout.split("\n")
+        while stdout and stdout[-1] == "":
+            stdout.pop()
+        stderr = result.stderr.strip()
+        if result.returncode != 0:
+            message = " ".join(stderr.split("\n")) or f"tmux {args[0]} failed"
             if any(hint in message for hint in _SERVER_DOWN_HINTS):
                 if ok_if_down:
                     return []
                 raise TmuxUnavailable(f"the tmux server{self._socket_label()} is not running")
-            if result.returncode != 0:
-                raise WorldError(f"tmux {args[0]}: {message}")
-        return list(result.stdout)
+            raise WorldError(f"tmux {args[0]}: {message}")
+        return stdout
 
     def _socket_label(self) -> str:
         return f" on socket {self.socket_name!r}" if self.socket_name else ""

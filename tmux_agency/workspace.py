@@ -31,12 +31,8 @@ def validate_name(value: str, what: str) -> str:
 
 
 def starters_dir() -> Path:
-    """The folder holding the five starter agencies, in a wheel or in a source checkout."""
-    package = Path(__file__).resolve().parent
-    installed = package / "_starters"
-    if (installed / "CodeAgency" / "agency.json").is_file():
-        return installed
-    return package.parent / "agencies"
+    """The five starter agencies: real files in a wheel, a symlink to agencies/ in a checkout."""
+    return Path(__file__).resolve().parent / "_starters"
 
 
 @dataclass(frozen=True)
