@@ -409,22 +409,55 @@ def kill_agency(ws: Workspace, tmux: Tmux, name: str) -> AgencyRecord:
 
 
 def restore_agencies(ws: Workspace, tmux: Tmux, progress: Progress = _quiet) -> list[tuple[AgencyRecord, StartResult]]:
-    """Re-create every registered agency whose session is gone, exactly as it was created."""
+    """Bring every registered agency back: re-create sessions that are gone (after a tmux or
+    machine restart) exactly as they were created, and restart agent programs that exited in a
+    live session. Each agent brought back is briefed again."""
     tmux.check_installed()
     restored = []
     live = set(tmux.sessions())
     for record in load_records(ws):
-        if record.session in live:
-            continue
         ensure_agency_files(ws, record.spec)
-        try:
-            agents = _start_session(ws, tmux, record.spec, record.program_override)
-        except BaseException:
-            _kill_quietly(tmux, record.session)
-            raise
+        if record.session in live:
+            agents, revived = _revive_agents(ws, tmux, record)
+            if not revived:
+                continue
+            log_activity(ws.agency_dir(record.name), "RESTORE", f"{record.name}: restarted {', '.join(a.name for a in revived)}")
+        else:
+            try:
+                agents = _start_session(ws, tmux, record.spec, record.program_override)
+            except BaseException:
+                _kill_quietly(tmux, record.session)
+                raise
+            revived = agents
+            log_activity(ws.agency_dir(record.name), "RESTORE", f"{record.name}: session re-created")
         record = record.model_copy(update={"agents": agents, "status": "running"})
         save_record(ws, record)
-        log_activity(ws.agency_dir(record.name), "RESTORE", f"{record.name}: session re-created")
-        progress(f"{record.name}: session re-created; waiting for agents to be ready")
-        restored.append((record, brief_agents(ws, tmux, record.spec, agents, progress)))
+        progress(f"{record.name}: {len(revived)} agent(s) started; waiting for them to be ready")
+        restored.append((record, brief_agents(ws, tmux, record.spec, revived, progress)))
     return restored
+
+
+def _revive_agents(ws: Workspace, tmux: Tmux, record: AgencyRecord) -> tuple[list[AgentRecord], list[AgentRecord]]:
+    """Restart the programs of agents that are down in a live session; return (all, restarted).
+
+    A program is started only where it is safe to type: a pane whose shell runs nothing else.
+    A pane that is gone gets a new window.
+    """
+    table = ProcessTable.snapshot()
+    agents: list[AgentRecord] = []
+    revived: list[AgentRecord] = []
+    project = str(ws.project_dir())
+    for agent in record.agents:
+        state = tmux.pane_process(agent.pane_id) if agent.pane_id else None
+        if state is None or state[1]:
+            env = pane_environment(ws, tmux, record.name, agent.name)
+            pane_id = tmux.new_window(record.session, agent.window, project, env)
+            agent = agent.model_copy(update={"pane_id": pane_id})
+        elif program_running(profile_for(agent.program), state[0], table) or table.descendants(state[0]):
+            agents.append(agent)  # running, or the user is running something else there
+            continue
+        tmux.send_literal(agent.pane_id or "", agent.program)
+        tmux.press_enter(agent.pane_id or "")
+        agents.append(agent)
+        revived.append(agent)
+    return agents, revived

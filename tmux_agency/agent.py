@@ -90,11 +90,24 @@ def terminal_mode(stream: IO[bytes]) -> Iterator[None]:
 
 
 class ScriptedAgent:
-    def __init__(self, agency: str | None, name: str | None, pace_s: float) -> None:
+    def __init__(self, agency: str | None, name: str | None, pace_s: float, transcript: str | None = None) -> None:
         self.agency = agency
         self.name = name or "agent"
         self.pace_s = pace_s
         self.next_specialist = 0
+        # A folder where every message received is kept verbatim, one JSON line each: how tests
+        # (and curious people) see exactly what reached the agent.
+        self.transcript = transcript
+
+    def record(self, text: str) -> None:
+        if not self.transcript:
+            return
+        import json
+
+        os.makedirs(self.transcript, exist_ok=True)
+        path = os.path.join(self.transcript, f"{self.agency or 'none'}-{self.name}.jsonl")
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"text": text}, ensure_ascii=False) + "\n")
 
     # --- what the agent knows of its agency -------------------------------------------------
 
@@ -118,6 +131,8 @@ class ScriptedAgent:
     # --- talking ----------------------------------------------------------------------------
 
     def say(self, line: str) -> None:
+        # Control characters from a message are shown, never obeyed by the terminal.
+        line = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in line)
         sys.stdout.write(f"\r{line}\n")
         sys.stdout.flush()
 
@@ -137,8 +152,11 @@ class ScriptedAgent:
     # --- behaviour --------------------------------------------------------------------------
 
     def handle(self, text: str) -> None:
+        self.record(text)
         first = text.strip().splitlines()[0] if text.strip() else ""
         lines = len(text.strip().splitlines())
+        if len(text) > 400:
+            first = f"({len(text):,} characters) {first[:120]}"
         inter = _INTER.match(text.strip())
         if first.startswith("#") and lines > 1:
             self.say(f"« briefing received ({lines} lines): {first}")
@@ -196,7 +214,7 @@ class ScriptedAgent:
 def run_agent(agency: str | None, name: str | None, pace_s: float | None = None) -> int:
     if pace_s is None:
         pace_s = float(os.environ.get("TMUX_AGENCY_AGENT_PACE", "2"))
-    agent = ScriptedAgent(agency, name, pace_s)
+    agent = ScriptedAgent(agency, name, pace_s, os.environ.get("TMUX_AGENCY_AGENT_TRANSCRIPT"))
     try:
         return agent.run(sys.stdin.buffer)
     except KeyboardInterrupt:

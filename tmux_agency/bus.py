@@ -5,8 +5,11 @@ Two stores, both under registry/:
   message's delivery state). Each event carries the hash of the one before it, so any edit to
   the history is detectable (`tmux-agency log --verify`). Appending costs the same at 100 or
   100,000 messages.
-* `message_queue.json` — a TinyDB table of the messages not yet acknowledged: small, rewritten
-  atomically under its lock.
+* `message_queue.json` — a TinyDB table of the messages not yet delivered: small (empty while
+  every agent is up), rewritten atomically under its lock.
+
+A message is acknowledged when its recipient next sends a message of its own (it answered): the
+history derives that, so acknowledging costs no write.
 """
 
 from __future__ import annotations
@@ -189,22 +192,8 @@ class Bus:
             for message in messages:
                 self._append_event({"event": "message", "message": message.model_dump(mode="json")})
                 queue.insert(message.model_dump(mode="json"))
-            # A message from an agent answers what was delivered to it before.
-            first = messages[0]
-            if first.sender_agency and first.sender_agent and first.sender_agent != HUMAN:
-                self._acknowledge(queue, first.sender_agency, first.sender_agent, first.time)
         for message in messages:
             self._log_activity(message)
-
-    def _acknowledge(self, queue: Any, agency: str, agent: str, when: datetime) -> None:
-        q = Query()
-        answered = queue.search(
-            (q.recipient_agency == agency) & (q.recipient_agent == agent) & (q.state == "delivered")
-        )
-        for doc in answered:
-            self._append_event({"event": "state", "id": doc["id"], "state": "acknowledged", "time": when.isoformat()})
-        if answered:
-            queue.remove(q.id.one_of([doc["id"] for doc in answered]))
 
     def _log_activity(self, message: Message) -> None:
         line = f"{message.sender_label()} → {message.recipient_label()} [{message.type}] {_short(message)}"
@@ -227,13 +216,12 @@ class Bus:
         return [states.get(m.id, m) for m in messages]
 
     def queued(self, agency: str | None = None, agent: str | None = None) -> list[Message]:
-        q = Query()
-        cond = q.state == "queued"
-        if agency:
-            cond &= q.recipient_agency == agency
-        if agent:
-            cond &= q.recipient_agent == agent
-        docs = self.registry.snapshot(reg.MESSAGES).search(cond)
+        """Messages not yet delivered, oldest first."""
+        docs = [
+            d
+            for d in self.registry.snapshot(reg.MESSAGES).all()
+            if (agency is None or d["recipient_agency"] == agency) and (agent is None or d["recipient_agent"] == agent)
+        ]
         return sorted((Message.model_validate(d) for d in docs), key=lambda m: (m.time, m.id))
 
     def deliver(self, agency: str | None = None, agent: str | None = None) -> list[Message]:
@@ -252,15 +240,14 @@ class Bus:
         profile = profile_for(target.program)
 
         def still_queued() -> bool:
-            doc = self.registry.snapshot(reg.MESSAGES).get(Query().id == message.id)
-            return doc is not None and doc.get("state") == "queued"
+            return self.registry.snapshot(reg.MESSAGES).contains(Query().id == message.id)
 
         outcome = type_into_agent(
             self.tmux, target.pane_id, render(message), profile, self.lock_dir, still_wanted=still_queued,
             on_typed=lambda: self._mark_delivered(message),
         )  # fmt: skip
         if outcome.outcome == "skipped":
-            return message
+            return message.model_copy(update={"state": "delivered"})
         if not outcome.ok:
             return self._set_reason(message, outcome.reason)
         return message.model_copy(update={"state": "delivered", "delivered_at": utcnow(), "reason": None})
@@ -269,7 +256,7 @@ class Bus:
         now = utcnow()
         with self.registry.lock(HISTORY), self.registry.transaction(reg.MESSAGES) as queue:
             self._append_event({"event": "state", "id": message.id, "state": "delivered", "time": now.isoformat()})
-            queue.update({"state": "delivered", "delivered_at": now.isoformat(), "reason": None}, Query().id == message.id)
+            queue.remove(Query().id == message.id)
 
     def _set_reason(self, message: Message, reason: str) -> Message:
         if message.reason != reason:
@@ -287,19 +274,37 @@ class Bus:
         events, _ = self.events()
         return fold_history(events)
 
+    def inbox(self, agency: str, agent: str | None = None) -> list[Message]:
+        """Messages to an agency (or one agent), with why each still-queued one waits."""
+        reasons = {m.id: m.reason for m in self.queued(agency, agent)}
+        return [
+            m.model_copy(update={"reason": reasons.get(m.id)}) if m.id in reasons else m
+            for m in self.history()
+            if m.recipient_agency == agency and (agent is None or m.recipient_agent == agent)
+        ]
+
 
 def fold_history(events: list[dict[str, Any]]) -> list[Message]:
+    """Messages with their latest states. A delivered message is acknowledged once its recipient
+    sends a message itself: it has answered."""
     messages: dict[str, Message] = {}
+    awaiting: dict[tuple[str, str], list[str]] = {}  # recipient → delivered, not yet answered
     for event in events:
         if event.get("event") == "message":
             message = Message.model_validate(event["message"])
             messages[message.id] = message
+            sender = (message.sender_agency or "", message.sender_agent or "")
+            for answered in awaiting.pop(sender, []):
+                messages[answered] = messages[answered].model_copy(
+                    update={"state": "acknowledged", "acknowledged_at": message.time}
+                )
         elif event.get("event") == "state" and event.get("id") in messages:
             current = messages[event["id"]]
-            stamp = datetime.fromisoformat(event["time"])
-            update: dict[str, Any] = {"state": event["state"]}
-            update["delivered_at" if event["state"] == "delivered" else "acknowledged_at"] = stamp
-            messages[event["id"]] = current.model_copy(update=update)
+            if event["state"] == "delivered" and current.state == "queued":
+                messages[current.id] = current.model_copy(
+                    update={"state": "delivered", "delivered_at": datetime.fromisoformat(event["time"]), "reason": None}
+                )
+                awaiting.setdefault((current.recipient_agency, current.recipient_agent), []).append(current.id)
     return list(messages.values())
 
 

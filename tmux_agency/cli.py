@@ -183,7 +183,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if not restored:
         print("nothing to restore: every registered agency is running")
     for record, result in restored:
-        print(f"restored {record.name}: {len(result.briefed)}/{len(record.agents)} agents briefed")
+        print(f"restored {record.name}: {len(result.briefed)}/{len(result.agents)} agents briefed")
     delivered = [m for m in Bus(ws, tmux).deliver() if m.state != "queued"]
     if delivered:
         print(f"delivered {len(delivered)} queued message(s)")
@@ -289,18 +289,15 @@ def cmd_inbox(args: argparse.Namespace) -> int:
         if target is None:
             raise UsageError(f"agency {agency} has no agent {agent!r}")
         agent = target.name
-    messages = [
-        m
-        for m in Bus(ws, _tmux(args)).history()
-        if m.recipient_agency == agency and (agent is None or m.recipient_agent == agent)
-    ]
+    messages = Bus(ws, _tmux(args)).inbox(agency, agent)
     if args.json:
         _print_json([m.model_dump(mode="json") for m in messages])
         return 0
     if not messages:
         print(f"no messages for {agency}{'/' + agent if agent else ''}")
     for m in messages:
-        print(f"{m.time:%H:%M:%S} {m.state:<12} {m.sender_label()} → {m.recipient_agent}  [{m.type}] {_one_line(m.body)}")
+        waiting = f"  ({m.reason})" if m.state == "queued" and m.reason else ""
+        print(f"{m.time:%H:%M:%S} {m.state:<12} {m.sender_label()} → {m.recipient_agent}  [{m.type}] {_one_line(m.body)}{waiting}")
     return 0
 
 

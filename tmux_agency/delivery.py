@@ -2,8 +2,10 @@
 
 The rules every peer tool gets wrong: the text is pasted literally (never read as key names),
 as one bracketed paste (multi-line text is not submitted line by line), Enter follows after the
-program's settle delay, deliveries into one pane never interleave, and nothing is typed into a
-pane whose agent program is gone — a bare shell would run the text as a command.
+program's settle delay, deliveries into one pane never interleave, nothing is typed into a pane
+whose agent program is gone (a bare shell would run the text as a command), and a delivery
+only counts once the pane shows that it arrived — with one retry of the Enter, the key that
+programs most often swallow.
 """
 
 from __future__ import annotations
@@ -11,17 +13,20 @@ from __future__ import annotations
 import fcntl
 import os
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Literal
+from typing import Literal
 
 from tmux_agency.models import ProgramProfile
 from tmux_agency.processes import ProcessTable
 from tmux_agency.programs import program_running
-from tmux_agency.tmux import PaneInfo, Tmux
+from tmux_agency.tmux import Tmux
 
-Outcome = Literal["delivered", "agent-down", "not-accepted", "skipped"]
+Outcome = Literal["delivered", "agent-down", "not-accepted", "unverified", "skipped"]
+
+VERIFY_TIMEOUT_S = 1.5
 
 
 @dataclass(frozen=True)
@@ -34,18 +39,14 @@ class Delivery:
         return self.outcome == "delivered"
 
 
-def pane_by_id(tmux: Tmux, pane_id: str) -> PaneInfo | None:
-    return next((p for p in tmux.list_panes() if p.pane_id == pane_id), None)
-
-
 def agent_alive(tmux: Tmux, pane_id: str | None, profile: ProgramProfile) -> tuple[bool, str]:
     """Whether the pane exists and still runs the agent's program; if not, why."""
     if not pane_id:
         return False, "the agent has no pane"
-    pane = pane_by_id(tmux, pane_id)
-    if pane is None or pane.dead:
+    state = tmux.pane_process(pane_id)
+    if state is None or state[1]:
         return False, f"pane {pane_id} is gone"
-    if not program_running(profile, pane.pane_pid, ProcessTable.snapshot()):
+    if not program_running(profile, state[0], ProcessTable.snapshot()):
         return False, f"pane {pane_id} no longer runs {profile.name} (it fell back to a shell)"
     return True, ""
 
@@ -63,6 +64,16 @@ def pane_lock(lock_dir: Path, socket_name: str | None, pane_id: str) -> Iterator
         os.close(fd)
 
 
+def _wait_for_change(tmux: Tmux, pane_id: str, before: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while True:
+        if tmux.capture(pane_id) != before:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+
+
 def type_into_agent(
     tmux: Tmux,
     pane_id: str | None,
@@ -75,24 +86,27 @@ def type_into_agent(
     """Paste `text` into the agent's pane and submit it, if the agent can safely receive it.
 
     `still_wanted` is asked under the pane's lock (has another process delivered it meanwhile?);
-    `on_typed` runs under the same lock once the text is in, so the next deliverer sees it done.
+    `on_typed` runs under the same lock once the delivery is verified, so the next deliverer
+    sees it done.
     """
     if not profile.accepts_messages:
         return Delivery("not-accepted", f"{profile.name} panes do not take messages: text would run as a command")
-    alive, why = agent_alive(tmux, pane_id, profile)
-    if not alive:
-        return Delivery("agent-down", why)
-    assert pane_id is not None
+    if not pane_id:
+        return Delivery("agent-down", "the agent has no pane")
     with pane_lock(lock_dir, tmux.socket_name, pane_id):
-        # Checked again under the lock: the program may have exited while we waited for it.
         alive, why = agent_alive(tmux, pane_id, profile)
         if not alive:
             return Delivery("agent-down", why)
         if still_wanted is not None and not still_wanted():
             return Delivery("skipped", "already delivered by another process")
+        before = tmux.capture(pane_id)
         tmux.paste(pane_id, text)
         time.sleep(profile.submit_delay_ms / 1000)
         tmux.press_enter(pane_id)
+        if not _wait_for_change(tmux, pane_id, before, VERIFY_TIMEOUT_S):
+            tmux.press_enter(pane_id)  # the one retry: an Enter the program swallowed
+            if not _wait_for_change(tmux, pane_id, before, VERIFY_TIMEOUT_S):
+                return Delivery("unverified", f"pane {pane_id} showed no sign of the text after a retry")
         if on_typed is not None:
             on_typed()
     return Delivery("delivered")

@@ -1,7 +1,8 @@
-"""A snapshot of the machine's processes: which program runs under which tmux pane.
+"""Which program runs under a tmux pane: the pane's own process is its shell, and the agent's
+program is somewhere below it.
 
-One `ps` call per refresh, however many agents: the pane's own process is its shell, and the
-agent's program is somewhere below it.
+On Linux the tree is read from /proc (a few small files per pane, no process spawned); elsewhere
+one `ps` call serves every pane of a refresh.
 """
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ from __future__ import annotations
 import subprocess
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
+
+_PROC = Path("/proc")
 
 
 @dataclass(frozen=True)
@@ -19,29 +23,38 @@ class Process:
 
 
 class ProcessTable:
-    def __init__(self, processes: list[Process]) -> None:
-        self.by_pid = {p.pid: p for p in processes}
+    """The processes below given pids, looked up lazily."""
+
+    def __init__(self, processes: list[Process] | None = None) -> None:
+        self._from_ps = processes is not None
+        self.by_pid = {p.pid: p for p in processes or []}
         self.children: dict[int, list[int]] = defaultdict(list)
-        for p in processes:
+        for p in processes or []:
             self.children[p.ppid].append(p.pid)
 
     @classmethod
     def snapshot(cls) -> ProcessTable:
-        try:
-            out = subprocess.run(
-                ["ps", "-Ao", "pid=,ppid=,args="], capture_output=True, text=True, check=True
-            ).stdout
-        except (OSError, subprocess.CalledProcessError):
-            return cls([])
-        processes = []
-        for line in out.splitlines():
-            parts = line.split(None, 2)
-            if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit():
-                processes.append(Process(int(parts[0]), int(parts[1]), parts[2] if len(parts) > 2 else ""))
-        return cls(processes)
+        """A table for this moment: /proc where it can list children, else one `ps` call."""
+        if (_PROC / "self" / "task").is_dir() and _children_file(1).exists():
+            return cls(None)
+        return cls(_ps())
 
     def descendants(self, pid: int) -> list[Process]:
         """Every process below `pid` (not `pid` itself), nearest first."""
+        if self._from_ps:
+            return self._descendants_from_ps(pid)
+        found: list[Process] = []
+        queue = _proc_children(pid)
+        while queue:
+            child = queue.pop(0)
+            args = _proc_args(child)
+            if args is None:
+                continue  # it exited while we looked
+            found.append(Process(child, pid, args))
+            queue.extend(_proc_children(child))
+        return found
+
+    def _descendants_from_ps(self, pid: int) -> list[Process]:
         found: list[Process] = []
         queue = list(self.children.get(pid, []))
         while queue:
@@ -50,3 +63,42 @@ class ProcessTable:
                 found.append(self.by_pid[child])
             queue.extend(self.children.get(child, []))
         return found
+
+
+def _children_file(pid: int) -> Path:
+    return _PROC / str(pid) / "task" / str(pid) / "children"
+
+
+def _proc_children(pid: int) -> list[int]:
+    children: list[int] = []
+    try:
+        tasks = list((_PROC / str(pid) / "task").iterdir())
+    except OSError:
+        return children
+    for task in tasks:  # children are listed per thread
+        try:
+            children += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return children
+
+
+def _proc_args(pid: int) -> str | None:
+    try:
+        raw = (_PROC / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return None
+    return raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", errors="replace")
+
+
+def _ps() -> list[Process]:
+    try:
+        out = subprocess.run(["ps", "-Ao", "pid=,ppid=,args="], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    processes = []
+    for line in out.splitlines():
+        parts = line.split(None, 2)
+        if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit():
+            processes.append(Process(int(parts[0]), int(parts[1]), parts[2] if len(parts) > 2 else ""))
+    return processes

@@ -155,6 +155,17 @@ class Tmux:
             )
         return panes
 
+    def pane_process(self, pane_id: str) -> tuple[int, bool] | None:
+        """(the pane's process id, whether the pane is dead), or None when there is no such pane."""
+        try:
+            out = self._cmd("display-message", "-p", "-t", pane_id, "#{pane_pid} #{pane_dead}")
+        except WorldError:
+            return None
+        if not out or not out[0].split()[0].isdigit():
+            return None
+        pid, dead = out[0].split()
+        return int(pid), dead == "1"
+
     def capture(self, pane_id: str, history: int = 0) -> str:
         """The visible text of a pane (plus `history` lines of scrollback), without colours."""
         args = ["capture-pane", "-p", "-J", "-t", pane_id]
@@ -180,10 +191,10 @@ class Tmux:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
-            self._cmd("load-buffer", "-b", buffer, path)
+            # One tmux call for both steps (';' separates tmux commands).
+            self._cmd("load-buffer", "-b", buffer, path, ";", "paste-buffer", "-p", "-d", "-b", buffer, "-t", pane_id)
         finally:
             os.unlink(path)
-        self._cmd("paste-buffer", "-p", "-d", "-b", buffer, "-t", pane_id)
 
     def display(self, target: str, fmt: str) -> str:
         out = self._cmd("display-message", "-p", "-t", target, fmt)

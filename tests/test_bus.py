@@ -1,0 +1,265 @@
+"""The message bus against a real tmux server and real scripted agents."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from libtmux import Server
+
+from tmux_agency.registry import MESSAGES, Registry
+
+from .helpers import Cli, registry_bytes, wait_for
+from .test_agencies import assert_refused, screen, status
+
+
+@pytest.fixture
+def transcripts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Scripted agents keep every message they receive, verbatim, in this folder."""
+    folder = tmp_path / "transcripts"
+    monkeypatch.setenv("TMUX_AGENCY_AGENT_TRANSCRIPT", str(folder))
+    # Agents here only listen: a long pace keeps them from answering tasks during a test.
+    monkeypatch.setenv("TMUX_AGENCY_AGENT_PACE", "0.2")
+    return folder
+
+
+def received(transcripts: Path, agency: str, agent: str) -> list[str]:
+    path = transcripts / f"{agency}-{agent}.jsonl"
+    if not path.exists():
+        return []
+    lines = [json.loads(line)["text"] for line in path.read_text().splitlines()]
+    return [t for t in lines if not t.startswith("# ")]  # the briefing is not a message
+
+
+def pane_of(cli: Cli, agency: str, agent: str) -> str:
+    view = status(cli, agency)
+    return next(a["pane_id"] for a in view["agents"] if a["name"] == agent)
+
+
+def inbox(cli: Cli, agency: str, agent: str | None = None) -> list[dict]:
+    result = cli("inbox", agency, *([agent] if agent else []), "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def team(cli: Cli, transcripts: Path) -> Cli:
+    assert cli("create", "Dev", "--agents", "py,js").returncode == 0
+    assert cli("create", "QA", "--agents", "tester").returncode == 0
+    return cli
+
+
+# --- sending -------------------------------------------------------------------------------------
+
+
+def test_send_types_the_text_into_the_named_agent_and_reads_the_type(team: Cli, transcripts: Path) -> None:
+    result = team("send", "Dev", "py", "STATUS py: auth module 60% complete. Need OAuth2 library recommendation.")
+    assert result.returncode == 0, result.stderr
+    assert "delivered" in result.stdout
+    assert received(transcripts, "Dev", "py") == ["STATUS py: auth module 60% complete. Need OAuth2 library recommendation."]
+    for text, kind in [
+        ("TASK-042: Implement OAuth2 using authlib. Ref: docs/auth_spec.md", "TASK"),
+        ("QUESTION from py: What API response format are you expecting?", "QUESTION"),
+        ("BLOCKED js: waiting on the schema", "BLOCKED"),
+        ("COMPLETE js: TASK-7 done", "COMPLETE"),
+        ("just a note", "NOTE"),
+    ]:
+        assert team("send", "Dev", "js", text).returncode == 0
+        assert inbox(team, "Dev", "js")[-1]["type"] == kind
+    assert team("send", "Dev", "js", "anything at all", "--type", "blocked").returncode == 0
+    assert inbox(team, "Dev", "js")[-1]["type"] == "BLOCKED"
+
+
+def test_coordinator_names_the_coordinator_and_a_pane_knows_its_sender(team: Cli, transcripts: Path) -> None:
+    pane_env = {"TMUX_AGENCY_AGENCY": "Dev", "TMUX_AGENCY_AGENT": "py"}
+    result = team("send", "coordinator", "STATUS py: halfway", env=pane_env)
+    assert result.returncode == 0, result.stderr
+    assert received(transcripts, "Dev", "dev-coordinator") == ["STATUS py: halfway"]
+    message = inbox(team, "Dev", "dev-coordinator")[-1]
+    assert (message["sender_agency"], message["sender_agent"], message["recipient_agent"]) == ("Dev", "py", "dev-coordinator")
+    log = (team.workspace.agency_dir("Dev") / "logs" / "activity.log").read_text()
+    assert "Dev/py → Dev/dev-coordinator [STATUS] STATUS py: halfway" in log
+
+
+SEED_HANDOFF = """{
+    "type": "handoff",
+    "task": "User Authentication Module",
+    "branch": "feature/user-auth",
+    "priority": "high",
+    "artifacts": ["tests/test_auth.py", "docs/auth_api.md"],
+    "notes": "All unit tests passing. Ready for integration testing."
+  }"""
+SEED_RESULTS = """{
+    "type": "results",
+    "task": "User Authentication Module",
+    "status": "issues_found",
+    "bugs": 3,
+    "report": "tests/qa_report_20251028.md",
+    "severity": "medium"
+  }"""
+SEED_ALERT = """{
+    "type": "alert",
+    "severity": "high",
+    "message": "Production deployment scheduled for 15:00. All work must be committed.",
+    "action_required": "Commit all work and update status by 14:30"
+  }"""
+
+
+def test_the_seeds_inter_agency_messages_pass_as_written(team: Cli, transcripts: Path) -> None:
+    assert team("send-inter", "Dev", "QA", SEED_HANDOFF).returncode == 0
+    assert team("send-inter", "QA", "Dev", SEED_RESULTS).returncode == 0
+    assert team("send-inter", "QA", "Dev", '{"type": "results", "task": "FEAT-123", "status": "issues_found", "count": 2}').returncode == 0
+    handoff = received(transcripts, "QA", "qa-coordinator")[0]
+    assert handoff.startswith("[handoff from Dev] ")
+    assert json.loads(handoff.split("] ", 1)[1])["branch"] == "feature/user-auth"
+    assert received(transcripts, "Dev", "dev-coordinator")[0].startswith("[results from QA] ")
+    logged = json.loads(team("log", "--type", "handoff", "--json").stdout)
+    assert [(m["sender_agency"], m["recipient_agency"], m["payload"]["task"]) for m in logged] == [("Dev", "QA", "User Authentication Module")]
+
+
+def test_a_broadcast_reaches_every_running_coordinator(team: Cli, transcripts: Path) -> None:
+    result = team("broadcast", "MetaOrchestrator", SEED_ALERT)
+    assert result.returncode == 0, result.stderr
+    for agency, coordinator in (("Dev", "dev-coordinator"), ("QA", "qa-coordinator")):
+        texts = received(transcripts, agency, coordinator)
+        assert len(texts) == 1 and texts[0].startswith("[broadcast from MetaOrchestrator] ")
+
+
+def test_states_go_queued_delivered_acknowledged(team: Cli, transcripts: Path) -> None:
+    assert team("send", "Dev", "js", "QUESTION from py: which format?").returncode == 0
+    assert inbox(team, "Dev", "js")[-1]["state"] == "delivered"
+    # js answers: what was delivered to it counts as acknowledged.
+    assert team("send", "py", "STATUS js: JSON, please", env={"TMUX_AGENCY_AGENCY": "Dev", "TMUX_AGENCY_AGENT": "js"}).returncode == 0
+    question = inbox(team, "Dev", "js")[-1]
+    assert question["state"] == "acknowledged" and question["acknowledged_at"]
+
+
+# --- the hash chain ------------------------------------------------------------------------------
+
+
+def test_log_verify_names_the_first_altered_record(team: Cli) -> None:
+    for n in range(5):
+        assert team("send", "Dev", "py", f"STATUS note {n}").returncode == 0
+    ok = team("log", "--verify")
+    assert ok.returncode == 0 and "hash chain verified" in ok.stdout
+    path = team.workspace.registry_dir / "messages.jsonl"
+    lines = path.read_text().splitlines()
+    third = next(i for i, line in enumerate(lines) if "STATUS note 2" in line)
+    seq = json.loads(lines[third])["seq"]
+    lines[third] = lines[third].replace("STATUS note 2", "STATUS note 2 (edited)")
+    path.write_text("\n".join(lines) + "\n")
+    bad = team("log", "--verify")
+    assert bad.returncode == 1
+    assert f"event {seq} was altered" in bad.stderr
+    del lines[third]
+    path.write_text("\n".join(lines) + "\n")
+    gone = team("log", "--verify")
+    assert gone.returncode == 1 and f"event {seq + 1} does not follow" in gone.stderr
+
+
+# --- hostile text ----------------------------------------------------------------------------------
+
+
+HOSTILE = [
+    "Enter",
+    "C-c",
+    "C-d",
+    "Escape",
+    "$(touch {marker})",
+    "`touch {marker}`",
+    "; touch {marker}; echo",
+    "line one\ntouch {marker}\nline three",
+    "tab\tand\x1b[31mred\x1b[0m and bell\x07",
+    "unicode: héllo 日本語 🚀 — ünïcødé",
+    "-t %0 send-keys",
+]
+
+
+def test_hostile_texts_arrive_as_text_and_execute_nothing(team: Cli, transcripts: Path, tmp_path: Path, server: Server) -> None:
+    marker = tmp_path / "pwned"
+    texts = [t.format(marker=marker) for t in HOSTILE] + ["x" * 100_000 + " end"]
+    for text in texts:
+        result = team("send", "Dev", "py", text)
+        assert result.returncode == 0, (text[:40], result.stderr)
+    got = wait_for(lambda: (r := received(transcripts, "Dev", "py")) and len(r) == len(texts) and r)
+    # Exactly what was sent, in order; the terminal turns a pasted newline into its Enter key (\r),
+    # which the agent reads back as a newline.
+    assert got == texts
+    assert not marker.exists()
+    assert status(team, "Dev")["agents"][1]["state"] == "running", "C-c as text did not stop the agent"
+
+
+# --- agents that are down --------------------------------------------------------------------------
+
+
+def kill_program(server: Server, pane_id: str) -> None:
+    """Stop the agent's program; its pane falls back to the shell it was started from."""
+    pid = int(server.cmd("display-message", "-p", "-t", pane_id, "#{pane_pid}").stdout[0])
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    for child in children:
+        os.kill(int(child), signal.SIGTERM)
+
+
+def test_a_message_to_a_dead_agent_waits_and_goes_out_in_order_after_restore(team: Cli, transcripts: Path, server: Server, tmp_path: Path) -> None:
+    pane = pane_of(team, "Dev", "js")
+    kill_program(server, pane)
+    wait_for(lambda: next(a for a in status(team, "Dev")["agents"] if a["name"] == "js")["state"] == "down")
+
+    marker = tmp_path / "ran"
+    first = team("send", "Dev", "js", f"TASK-1: touch {marker}")
+    assert first.returncode == 0 and "queued" in first.stdout
+    assert "fell back to a shell" in first.stdout
+    assert team("send", "Dev", "js", "TASK-2: second").returncode == 0
+    assert not marker.exists(), "nothing was typed into the bare shell"
+    assert "TASK-1" not in screen(server, pane)
+    states = [(m["body"][:6], m["state"]) for m in inbox(team, "Dev", "js")]
+    assert states == [("TASK-1", "queued"), ("TASK-2", "queued")]
+    assert next(a for a in status(team, "Dev")["agents"] if a["name"] == "js")["queued"] == 2
+
+    restored = team("restore")
+    assert restored.returncode == 0, restored.stderr
+    assert "delivered 2 queued message(s)" in restored.stdout
+    # (TASK-1 keeps the scripted agent busy for a moment; TASK-2 waits in its terminal meanwhile.)
+    wait_for(lambda: received(transcripts, "Dev", "js")[-2:] == [f"TASK-1: touch {marker}", "TASK-2: second"])
+    assert [m["state"] for m in inbox(team, "Dev", "js")][:2] != ["queued", "queued"]
+    again = team("deliver")
+    assert "delivered 0" in again.stdout
+    assert received(transcripts, "Dev", "js").count("TASK-2: second") == 1
+
+
+# --- bad input -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["send", "Nowhere", "py", "STATUS x"], "unknown agency 'Nowhere'"),
+        (["send", "Dev", "ghost", "STATUS x"], "has no agent 'ghost'"),
+        (["send", "Dev", "py", ""], "text is empty"),
+        (["send", "Dev", "py", "   \n"], "text is empty"),
+        (["send", "Dev", "py", "x", "--type", "SHOUT"], "unknown message type"),
+        (["send", "py", "STATUS x"], "inside an agency pane"),
+        (["send", "Dev:0", "py", "x"], "invalid agency name"),
+        (["send-inter", "Dev", "QA", "{not json"], "not valid JSON"),
+        (["send-inter", "Dev", "QA", "[1, 2]"], "must be a JSON object"),
+        (["send-inter", "Dev", "QA", '{"type": "handoff"}'], "required field 'task' is missing"),
+        (["send-inter", "Dev", "QA", '{"task": "x"}'], "required field 'type' is missing"),
+        (["send-inter", "Dev", "QA", '{"type": "handoff", "task": "T", "priority": "urgent"}'], "priority"),
+        (["send-inter", "Dev", "Nowhere", '{"type": "alert", "severity": "high", "message": "m"}'], "unknown agency 'Nowhere'"),
+        (["broadcast", "Meta", '{"type": "alert"}'], "required field 'severity' is missing"),
+        (["inbox", "Nowhere"], "unknown agency"),
+    ],
+)
+def test_bad_messages_are_refused_and_change_nothing(team: Cli, args: list[str], needle: str) -> None:
+    before = registry_bytes(team.workspace)
+    assert_refused(team(*args), 2, needle)
+    assert registry_bytes(team.workspace) == before
+
+
+def test_the_queue_file_stays_small_when_agents_are_up(team: Cli) -> None:
+    for n in range(10):
+        assert team("send", "Dev", "py", f"STATUS {n}").returncode == 0
+    assert Registry(team.workspace.registry_dir).snapshot(MESSAGES).all() == []
