@@ -155,26 +155,24 @@ class ScriptedAgent:
         self.record(text)
         first = text.strip().splitlines()[0] if text.strip() else ""
         lines = len(text.strip().splitlines())
-        if len(text) > 400:
-            first = f"({len(text):,} characters) {first[:120]}"
+        # What the pane shows of the message: its first line, its size when it is long.
+        shown = f"({len(text):,} characters) {first[:120]}" if len(text) > 400 else first[:200]
         inter = _INTER.match(text.strip())
         if first.startswith("#") and lines > 1:
-            self.say(f"« briefing received ({lines} lines): {first}")
+            self.say(f"« briefing received ({lines} lines): {first[:120]}")
         elif inter:
             self.say(f"« {inter['kind']} from {inter['sender']}: {inter['body'][:160]}")
             if inter["kind"] == "handoff" and self.is_coordinator():
                 task = _TASK_ID.search(inter["body"])
                 self.delegate(f"{task.group(0) if task else 'TASK-HANDOFF'}: check the handoff from {inter['sender']}")
         elif re.match(r"^\s*TASK", first, re.IGNORECASE):
-            self.say(f"« {first[:200]}")
+            self.say(f"« {shown}")
             if self.is_coordinator():
                 self.delegate(text.strip())
             else:
                 self.work(text.strip())
-        elif re.match(r"^\s*(STATUS|COMPLETE|BLOCKED|QUESTION)\b", first, re.IGNORECASE):
-            self.say(f"« {first[:200]}")
         else:
-            self.say(f"« {first[:200]}" + (f" (+{lines - 1} lines)" if lines > 1 else ""))
+            self.say(f"« {shown}" + (f" (+{lines - 1} lines)" if lines > 1 else ""))
 
     def delegate(self, task_text: str) -> None:
         specialists = self._team()[1]
