@@ -263,3 +263,20 @@ def test_the_queue_file_stays_small_when_agents_are_up(team: Cli) -> None:
     for n in range(10):
         assert team("send", "Dev", "py", f"STATUS {n}").returncode == 0
     assert Registry(team.workspace.registry_dir).snapshot(MESSAGES).all() == []
+
+
+def test_a_message_whose_sender_died_before_delivering_is_found_and_delivered_once(
+    team: Cli, transcripts: Path, server: Server
+) -> None:
+    from tmux_agency.bus import Bus, new_message
+    from tmux_agency.tmux import Tmux
+
+    bus = Bus(team.workspace, Tmux(server.socket_name))
+    orphan = new_message("intra", "STATUS", (None, "human"), ("Dev", "py"), "STATUS sent by a sender that died")
+    bus._persist([orphan])  # persisted, then the sender was killed before it typed anything
+    assert bus.catch_up() == 0, "a young message is left to its sender for a while"
+    assert bus.catch_up(grace_s=0) == 1
+    assert [m["id"] for m in bus.queued("Dev", "py")] == [orphan["id"]]
+    assert [m["state"] for m in bus.deliver()] == ["delivered"]
+    assert bus.deliver() == [] and bus.catch_up(grace_s=0) == 0
+    wait_for(lambda: received(transcripts, "Dev", "py") == ["STATUS sent by a sender that died"])

@@ -40,7 +40,7 @@ def _sender(root: str, socket: str, worker: int, count: int, out: str | None) ->
         agency, agent = TARGETS[(worker + n) % len(TARGETS)]
         result = bus.send(agency, agent, f"STATUS w{worker:02d} n{n:03d}", sender=(None, "human"))
         if fd is not None:  # the send returned: from here on it must never be lost
-            os.write(fd, (result.messages[0].id + "\n").encode())
+            os.write(fd, (result.messages[0]["id"] + "\n").encode())
 
 
 def received_texts(transcripts: Path) -> list[str]:

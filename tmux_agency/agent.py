@@ -95,6 +95,7 @@ class ScriptedAgent:
         self.name = name or "agent"
         self.pace_s = pace_s
         self.next_specialist = 0
+        self.received = 0  # numbered on screen, so every arrival visibly changes the pane
         # A folder where every message received is kept verbatim, one JSON line each: how tests
         # (and curious people) see exactly what reached the agent.
         self.transcript = transcript
@@ -153,26 +154,27 @@ class ScriptedAgent:
 
     def handle(self, text: str) -> None:
         self.record(text)
+        self.received += 1
         first = text.strip().splitlines()[0] if text.strip() else ""
         lines = len(text.strip().splitlines())
         # What the pane shows of the message: its first line, its size when it is long.
         shown = f"({len(text):,} characters) {first[:120]}" if len(text) > 400 else first[:200]
         inter = _INTER.match(text.strip())
         if first.startswith("#") and lines > 1:
-            self.say(f"« briefing received ({lines} lines): {first[:120]}")
+            self.say(f"«{self.received} briefing received ({lines} lines): {first[:120]}")
         elif inter:
-            self.say(f"« {inter['kind']} from {inter['sender']}: {inter['body'][:160]}")
+            self.say(f"«{self.received} {inter['kind']} from {inter['sender']}: {inter['body'][:160]}")
             if inter["kind"] == "handoff" and self.is_coordinator():
                 task = _TASK_ID.search(inter["body"])
                 self.delegate(f"{task.group(0) if task else 'TASK-HANDOFF'}: check the handoff from {inter['sender']}")
         elif re.match(r"^\s*TASK", first, re.IGNORECASE):
-            self.say(f"« {shown}")
+            self.say(f"«{self.received} {shown}")
             if self.is_coordinator():
                 self.delegate(text.strip())
             else:
                 self.work(text.strip())
         else:
-            self.say(f"« {shown}" + (f" (+{lines - 1} lines)" if lines > 1 else ""))
+            self.say(f"«{self.received} {shown}" + (f" (+{lines - 1} lines)" if lines > 1 else ""))
 
     def delegate(self, task_text: str) -> None:
         specialists = self._team()[1]

@@ -5,11 +5,22 @@ Two stores, both under registry/:
   message's delivery state). Each event carries the hash of the one before it, so any edit to
   the history is detectable (`tmux-agency log --verify`). Appending costs the same at 100 or
   100,000 messages.
-* `message_queue.json` — a TinyDB table of the messages not yet delivered: small (empty while
-  every agent is up), rewritten atomically under its lock.
+* `message_queue.json` — a TinyDB table of the messages that could not be delivered yet (their
+  agent is down), with why; empty while every agent is up, so it costs nothing per message.
+
+Sending appends the message to the history (the moment it is persisted: a crash after that
+loses nothing), then types it into the recipient's pane and appends a `delivered` event. If the
+agent is down the message joins the queue. If the sender dies in between, the next sweep
+(`deliver`, `restore`, the control room) finds the message in the history — it reads only what
+was appended since its checkpoint — and queues it. Whoever types a message first checks, under
+the pane's lock, that the history holds no `delivered` event for it: never twice.
 
 A message is acknowledged when its recipient next sends a message of its own (it answered): the
 history derives that, so acknowledging costs no write.
+
+Sending is the hottest path of the product (every agent calls it, constantly), so it handles
+messages as plain dicts of the `Message` model's fields and never imports pydantic; reading
+(inbox, log) turns them into `Message` models.
 """
 
 from __future__ import annotations
@@ -20,29 +31,37 @@ import os
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Iterator
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Iterable
 
 from tinydb import Query
+from tinydb.table import Document
 
 from tmux_agency import registry as reg
 from tmux_agency.activity import log_activity
 from tmux_agency.delivery import type_into_agent
 from tmux_agency.errors import UsageError
-from tmux_agency.models import AgencyRecord, Message, MessageKind, utcnow
-from tmux_agency.payloads import parse_payload, summary
+from tmux_agency.names import COORDINATOR_ALIAS
 from tmux_agency.programs import profile_for
-from tmux_agency.records import get_record, load_records
+from tmux_agency.records import raw_agent, raw_record, raw_records
 from tmux_agency.registry import Registry
 from tmux_agency.tmux import Tmux
 from tmux_agency.workspace import AGENCY_ENV, AGENT_ENV, Workspace, validate_name
 
+if TYPE_CHECKING:
+    from tmux_agency.models import Message
+
 HISTORY = "messages.jsonl"
 HUMAN = "human"
+INTRA_TYPES = ("STATUS", "TASK", "QUESTION", "COMPLETE", "BLOCKED", "NOTE")
 
 _PREFIX = re.compile(r"^\s*(STATUS|TASK|QUESTION|COMPLETE|BLOCKED)\b", re.IGNORECASE)
 _TASK_ID = re.compile(r"^\s*TASK-[A-Za-z0-9_.-]+", re.IGNORECASE)
+# A sweep leaves a message this young to its sender, who may still be delivering it.
+CATCH_UP_GRACE_S = 10.0
 MAX_TEXT = 1_000_000  # characters: far above any briefing, far below what would choke tmux
+
+Msg = dict[str, Any]  # one message: the fields of models.Message, as stored
 
 
 def message_type(text: str, given: str | None = None) -> str:
@@ -50,8 +69,8 @@ def message_type(text: str, given: str | None = None) -> str:
     TASK), else the `--type` given, else NOTE."""
     if given:
         kind = given.upper()
-        if kind not in ("STATUS", "TASK", "QUESTION", "COMPLETE", "BLOCKED", "NOTE"):
-            raise UsageError(f"unknown message type {given!r}: use STATUS, TASK, QUESTION, COMPLETE, BLOCKED or NOTE")
+        if kind not in INTRA_TYPES:
+            raise UsageError(f"unknown message type {given!r}: use {', '.join(INTRA_TYPES[:-1])} or NOTE")
         return kind
     if _TASK_ID.match(text):
         return "TASK"
@@ -59,9 +78,41 @@ def message_type(text: str, given: str | None = None) -> str:
     return match.group(1).upper() if match else "NOTE"
 
 
-def new_message_id() -> str:
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_message_id(now: datetime | None = None) -> str:
     # Sortable by time, unique across processes without coordination.
-    return f"m{utcnow().strftime('%Y%m%d%H%M%S%f')}{secrets.token_hex(3)}"
+    return f"m{(now or _now()).strftime('%Y%m%d%H%M%S%f')}{secrets.token_hex(3)}"
+
+
+def new_message(
+    kind: str,
+    type_: str,
+    sender: tuple[str | None, str | None],
+    recipient: tuple[str, str],
+    body: str,
+    payload: dict[str, Any] | None = None,
+) -> Msg:
+    """A queued message with every field of models.Message."""
+    now = _now()
+    return {
+        "id": new_message_id(now),
+        "time": now.isoformat(),
+        "kind": kind,
+        "type": type_,
+        "sender_agency": sender[0],
+        "sender_agent": sender[1],
+        "recipient_agency": recipient[0],
+        "recipient_agent": recipient[1],
+        "body": body,
+        "payload": payload,
+        "state": "queued",
+        "delivered_at": None,
+        "acknowledged_at": None,
+        "reason": None,
+    }
 
 
 def sender_from_env() -> tuple[str | None, str]:
@@ -73,18 +124,39 @@ def sender_from_env() -> tuple[str | None, str]:
     return agency, HUMAN
 
 
-def _chain_hash(event: dict[str, Any]) -> str:
+def chain_hash(event: dict[str, Any]) -> str:
     body = {k: v for k, v in event.items() if k != "hash"}
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
+def label(agency: str | None, agent: str | None) -> str:
+    if agency and agent:
+        return f"{agency}/{agent}"
+    return agency or agent or HUMAN
+
+
+def payload_summary(payload: dict[str, Any]) -> str:
+    """A short human line for a payload: 'handoff FEAT-123 feature/x (high)'."""
+    bits = [str(payload.get("type", "message"))]
+    for key in ("task", "branch", "status", "severity", "message"):
+        if payload.get(key):
+            bits.append(str(payload[key]))
+    if payload.get("priority"):
+        bits.append(f"({payload['priority']})")
+    return " ".join(bits)
+
+
+def render(message: Msg) -> str:
+    """The text typed into the recipient's pane."""
+    if message["kind"] == "intra":
+        return message["body"]
+    kind = "broadcast" if message["kind"] == "broadcast" else message["type"]
+    return f"[{kind} from {message['sender_agency']}] {message['body']}"
+
+
 @dataclass
 class SendResult:
-    messages: list[Message]
-
-    @property
-    def delivered(self) -> int:
-        return sum(1 for m in self.messages if m.state != "queued")
+    messages: list[Msg]
 
 
 class Bus:
@@ -106,163 +178,190 @@ class Bus:
     ) -> SendResult:
         """An intra-agency message (the seed's send-agency-message.sh)."""
         validate_name(agency, "agency name")
-        if agent != "coordinator":
+        if agent != COORDINATOR_ALIAS:
             validate_name(agent, "agent name")
         _check_text(text)
-        record = get_record(self.ws, agency)
-        target = record.agent(agent)
-        if target is None:
-            names = ", ".join(a.name for a in record.agents)
-            raise UsageError(f"agency {agency} has no agent {agent!r} (agents: {names})")
         kind = message_type(text, type_)
-        sender_agency, sender_agent = sender or sender_from_env()
-        message = self._new(
-            "intra", kind, sender_agency, sender_agent, agency, target.name, text, payload=None
-        )
+        record = raw_record(self.ws, agency)
+        target = raw_agent(record, agent)
+        if target is None:
+            names = ", ".join(a["name"] for a in record.get("agents", []))
+            raise UsageError(f"agency {agency} has no agent {agent!r} (agents: {names})")
+        message = new_message("intra", kind, sender or sender_from_env(), (agency, target["name"]), text)
         return SendResult(self._persist_and_deliver([message]))
 
     def send_inter(self, from_agency: str, to_agency: str, json_text: str, sender_agent: str | None = None) -> SendResult:
         """An inter-agency JSON message, to the receiving agency's coordinator."""
+        from tmux_agency.payloads import parse_payload
+
         validate_name(from_agency, "agency name")
         validate_name(to_agency, "agency name")
         payload = parse_payload(json_text)
-        record = get_record(self.ws, to_agency)
-        coordinator = record.agent("coordinator")
+        coordinator = raw_agent(raw_record(self.ws, to_agency), COORDINATOR_ALIAS)
         assert coordinator is not None
         body = json.dumps(payload, ensure_ascii=False)
-        message = self._new(
-            "inter", payload["type"], from_agency, sender_agent or "coordinator",
-            to_agency, coordinator.name, body, payload,
-        )  # fmt: skip
+        sender = (from_agency, sender_agent or COORDINATOR_ALIAS)
+        message = new_message("inter", payload["type"], sender, (to_agency, coordinator["name"]), body, payload)
         return SendResult(self._persist_and_deliver([message]))
 
     def broadcast(self, from_name: str, json_text: str, sender_agent: str | None = None) -> SendResult:
         """A JSON message to every active agency's coordinator."""
+        from tmux_agency.payloads import parse_payload
+
         validate_name(from_name, "sender name")
         payload = parse_payload(json_text)
-        records = [r for r in load_records(self.ws) if r.status == "running"]
+        records = [r for r in raw_records(self.ws) if r.get("status") == "running"]
         if not records:
             raise UsageError("no active agency to broadcast to (see 'tmux-agency list')")
         body = json.dumps(payload, ensure_ascii=False)
         messages = []
         for record in records:
-            coordinator = record.agent("coordinator")
+            coordinator = raw_agent(record, COORDINATOR_ALIAS)
             assert coordinator is not None
-            messages.append(
-                self._new("broadcast", payload["type"], from_name, sender_agent, record.name, coordinator.name, body, payload)
-            )
+            recipient = (record["name"], coordinator["name"])
+            messages.append(new_message("broadcast", payload["type"], (from_name, sender_agent), recipient, body, payload))
         return SendResult(self._persist_and_deliver(messages))
-
-    def _new(
-        self,
-        kind: MessageKind,
-        type_: str,
-        sender_agency: str | None,
-        sender_agent: str | None,
-        agency: str,
-        agent: str,
-        body: str,
-        payload: dict[str, Any] | None,
-    ) -> Message:
-        return Message(
-            id=new_message_id(),
-            time=utcnow(),
-            kind=kind,
-            type=type_,
-            sender_agency=sender_agency,
-            sender_agent=sender_agent,
-            recipient_agency=agency,
-            recipient_agent=agent,
-            body=body,
-            payload=payload,
-        )
 
     # --- persistence ------------------------------------------------------------------------
 
-    def _append_event(self, event: dict[str, Any]) -> None:
-        """Append to the hash-chained history. The caller holds the history lock."""
+    def _append_event(self, event: dict[str, Any]) -> int:
+        """Append to the hash-chained history; return the byte offset where the event starts.
+        The caller holds the history lock."""
         last = self.registry.last_line(HISTORY)
         event = {"seq": (last["seq"] + 1) if last else 1, **event, "prev": last["hash"] if last else None}
-        event["hash"] = _chain_hash(event)
-        self.registry.append_line(HISTORY, event)
+        event["hash"] = chain_hash(event)
+        return self.registry.append_line(HISTORY, event)
 
-    def _persist(self, messages: list[Message]) -> None:
-        """History and queue first, so a crash before delivery leaves the message queued."""
-        with self.registry.lock(HISTORY), self.registry.transaction(reg.MESSAGES) as queue:
-            for message in messages:
-                self._append_event({"event": "message", "message": message.model_dump(mode="json")})
-                queue.insert(message.model_dump(mode="json"))
+    def _persist(self, messages: list[Msg]) -> list[int]:
+        """Append the messages to the history: from here on they are kept. Return their offsets."""
+        with self.registry.lock(HISTORY):
+            offsets = [self._append_event({"event": "message", "message": message}) for message in messages]
         for message in messages:
             self._log_activity(message)
+        return offsets
 
-    def _log_activity(self, message: Message) -> None:
-        line = f"{message.sender_label()} → {message.recipient_label()} [{message.type}] {_short(message)}"
-        agencies = {message.recipient_agency}
-        if message.sender_agency and (self.ws.agencies_dir / message.sender_agency).is_dir():
-            agencies.add(message.sender_agency)
+    def _log_activity(self, message: Msg) -> None:
+        text = payload_summary(message["payload"]) if message["payload"] else message["body"]
+        line = (
+            f"{label(message['sender_agency'], message['sender_agent'])} → "
+            f"{message['recipient_agency']}/{message['recipient_agent']} [{message['type']}] {_short(text)}"
+        )
+        agencies = {message["recipient_agency"]}
+        sender = message["sender_agency"]
+        if sender and sender != message["recipient_agency"] and (self.ws.agencies_dir / sender).is_dir():
+            agencies.add(sender)
+        when = datetime.fromisoformat(message["time"])
         for agency in agencies:
-            event = "RECEIVED" if agency == message.recipient_agency else "SENT"
-            log_activity(self.ws.agency_dir(agency), event, line, when=message.time)
+            event = "RECEIVED" if agency == message["recipient_agency"] else "SENT"
+            log_activity(self.ws.agency_dir(agency), event, line, when=when)
 
     # --- delivery ---------------------------------------------------------------------------
 
-    def _persist_and_deliver(self, messages: list[Message]) -> list[Message]:
-        self._persist(messages)
-        recipients = {(m.recipient_agency, m.recipient_agent) for m in messages}
-        states = {}
-        for agency, agent in sorted(recipients):
-            for delivered in self.deliver(agency, agent):
-                states[delivered.id] = delivered
-        return [states.get(m.id, m) for m in messages]
+    def _persist_and_deliver(self, messages: list[Msg]) -> list[Msg]:
+        offsets = self._persist(messages)
+        records = {r["name"]: r for r in raw_records(self.ws)}
+        results = []
+        for message, offset in zip(messages, offsets):
+            recipient = (message["recipient_agency"], message["recipient_agent"])
+            # Older messages to the same agent go first: order is kept per recipient.
+            if self.queued(*recipient):
+                self.deliver(*recipient)
+            result = self._deliver_one(message, offset, records.get(message["recipient_agency"]))
+            if result["state"] == "queued":
+                self._enqueue(result, offset)
+            results.append(result)
+        return results
 
-    def queued(self, agency: str | None = None, agent: str | None = None) -> list[Message]:
-        """Messages not yet delivered, oldest first."""
+    def queued(self, agency: str | None = None, agent: str | None = None) -> list[Msg]:
+        """Messages waiting for their agent, oldest first (each with its history `offset`)."""
         docs = [
-            d
+            dict(d)
             for d in self.registry.snapshot(reg.MESSAGES).all()
             if (agency is None or d["recipient_agency"] == agency) and (agent is None or d["recipient_agent"] == agent)
         ]
-        return sorted((Message.model_validate(d) for d in docs), key=lambda m: (m.time, m.id))
+        return sorted(docs, key=lambda m: (m["time"], m["id"]))
 
-    def deliver(self, agency: str | None = None, agent: str | None = None) -> list[Message]:
+    def _enqueue(self, message: Msg, offset: int) -> None:
+        with self.registry.transaction(reg.MESSAGES) as queue:
+            queue.upsert({**message, "offset": offset}, Query().id == message["id"])
+
+    def catch_up(self, grace_s: float = CATCH_UP_GRACE_S) -> int:
+        """Queue messages whose sender died between persisting and delivering; return how many.
+
+        Reads the history from the checkpoint only. Messages younger than `grace_s` may still be
+        in their sender's hands, so they wait for a later sweep.
+        """
+        found = 0
+        with self.registry.transaction(reg.MESSAGES) as db:
+            meta = db.table("checkpoint")
+            doc = meta.get(doc_id=1)
+            start = doc["offset"] if doc else 0
+            events, end = self.registry.read_lines_with_offsets(HISTORY, start)
+            delivered = {e["id"] for _, e in events if e.get("event") == "state" and e.get("state") == "delivered"}
+            queued = {d["id"] for d in db.all()}
+            horizon = (_now().timestamp() - grace_s)
+            checkpoint = end
+            for offset, event in events:
+                if event.get("event") != "message":
+                    continue
+                message = event["message"]
+                if message["id"] in delivered or message["id"] in queued:
+                    continue
+                if datetime.fromisoformat(message["time"]).timestamp() > horizon:
+                    checkpoint = min(checkpoint, offset)  # too young to judge: look again next time
+                    continue
+                db.insert({**message, "offset": offset, "reason": "its sender stopped before delivering it"})
+                found += 1
+            if checkpoint != start:
+                meta.upsert(Document({"offset": checkpoint}, doc_id=1))
+        return found
+
+    def deliver(self, agency: str | None = None, agent: str | None = None) -> list[Msg]:
         """Type every queued message (for one recipient, or all) into its pane, oldest first."""
+        self.catch_up()
+        pending = self.queued(agency, agent)
+        if not pending:
+            return []
+        records = {r["name"]: r for r in raw_records(self.ws)}
         results = []
-        records = {r.name: r for r in load_records(self.ws)}
-        for message in self.queued(agency, agent):
-            record = records.get(message.recipient_agency)
-            results.append(self._deliver_one(message, record))
+        for message in pending:
+            offset = message.pop("offset", 0)
+            result = self._deliver_one(message, offset, records.get(message["recipient_agency"]))
+            if result["state"] != "queued":
+                with self.registry.transaction(reg.MESSAGES) as queue:
+                    queue.remove(Query().id == message["id"])
+            elif result.get("reason") != message.get("reason"):
+                self._enqueue(result, offset)
+            results.append(result)
         return results
 
-    def _deliver_one(self, message: Message, record: AgencyRecord | None) -> Message:
-        target = record.agent(message.recipient_agent) if record else None
-        if record is None or target is None:
-            return self._set_reason(message, "the agency is no longer registered")
-        profile = profile_for(target.program)
+    def _delivered_since(self, offset: int, message_id: str) -> bool:
+        """Whether the history, from the message's own offset on, records it delivered."""
+        events, _ = self.registry.read_lines(HISTORY, offset)
+        return any(e.get("event") == "state" and e.get("id") == message_id and e.get("state") == "delivered" for e in events)
 
-        def still_queued() -> bool:
-            return self.registry.snapshot(reg.MESSAGES).contains(Query().id == message.id)
+    def _deliver_one(self, message: Msg, offset: int, record: dict[str, Any] | None) -> Msg:
+        target = raw_agent(record, message["recipient_agent"]) if record else None
+        if target is None:
+            return {**message, "reason": "the agency is no longer registered"}
+        profile = profile_for(target["program"])
+        delivered_at: list[str] = []
+
+        def mark_delivered() -> None:
+            now = _now().isoformat()
+            with self.registry.lock(HISTORY):
+                self._append_event({"event": "state", "id": message["id"], "state": "delivered", "time": now})
+            delivered_at.append(now)
 
         outcome = type_into_agent(
-            self.tmux, target.pane_id, render(message), profile, self.lock_dir, still_wanted=still_queued,
-            on_typed=lambda: self._mark_delivered(message),
+            self.tmux, target.get("pane_id"), render(message), profile, self.lock_dir,
+            still_wanted=lambda: not self._delivered_since(offset, message["id"]), on_typed=mark_delivered,
         )  # fmt: skip
         if outcome.outcome == "skipped":
-            return message.model_copy(update={"state": "delivered"})
+            return {**message, "state": "delivered", "reason": None}
         if not outcome.ok:
-            return self._set_reason(message, outcome.reason)
-        return message.model_copy(update={"state": "delivered", "delivered_at": utcnow(), "reason": None})
-
-    def _mark_delivered(self, message: Message) -> None:
-        now = utcnow()
-        with self.registry.lock(HISTORY), self.registry.transaction(reg.MESSAGES) as queue:
-            self._append_event({"event": "state", "id": message.id, "state": "delivered", "time": now.isoformat()})
-            queue.remove(Query().id == message.id)
-
-    def _set_reason(self, message: Message, reason: str) -> Message:
-        if message.reason != reason:
-            with self.registry.transaction(reg.MESSAGES) as queue:
-                queue.update({"reason": reason}, Query().id == message.id)
-        return message.model_copy(update={"reason": reason})
+            return {**message, "state": "queued", "reason": outcome.reason}
+        return {**message, "state": "delivered", "delivered_at": delivered_at[0], "reason": None}
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -276,17 +375,19 @@ class Bus:
 
     def inbox(self, agency: str, agent: str | None = None) -> list[Message]:
         """Messages to an agency (or one agent), with why each still-queued one waits."""
-        reasons = {m.id: m.reason for m in self.queued(agency, agent)}
+        reasons = {m["id"]: m.get("reason") for m in self.queued(agency, agent)}
         return [
-            m.model_copy(update={"reason": reasons.get(m.id)}) if m.id in reasons else m
+            m.model_copy(update={"reason": reasons[m.id]}) if m.id in reasons else m
             for m in self.history()
             if m.recipient_agency == agency and (agent is None or m.recipient_agent == agent)
         ]
 
 
-def fold_history(events: list[dict[str, Any]]) -> list[Message]:
+def fold_history(events: Iterable[dict[str, Any]]) -> list[Message]:
     """Messages with their latest states. A delivered message is acknowledged once its recipient
     sends a message itself: it has answered."""
+    from tmux_agency.models import Message
+
     messages: dict[str, Message] = {}
     awaiting: dict[tuple[str, str], list[str]] = {}  # recipient → delivered, not yet answered
     for event in events:
@@ -308,7 +409,7 @@ def fold_history(events: list[dict[str, Any]]) -> list[Message]:
     return list(messages.values())
 
 
-def verify_chain(events: Iterator[dict[str, Any]] | list[dict[str, Any]]) -> tuple[int, str | None]:
+def verify_chain(events: Iterable[dict[str, Any]]) -> tuple[int, str | None]:
     """Check the hash chain; return (events checked, a description of the first bad one or None)."""
     prev = None
     count = 0
@@ -316,22 +417,13 @@ def verify_chain(events: Iterator[dict[str, Any]] | list[dict[str, Any]]) -> tup
         count += 1
         if event.get("prev") != prev:
             return count, f"event {event.get('seq', count)} does not follow the one before it (an event was removed or reordered)"
-        if _chain_hash(event) != event.get("hash"):
+        if chain_hash(event) != event.get("hash"):
             return count, f"event {event.get('seq', count)} was altered (its hash does not match its content)"
         prev = event["hash"]
     return count, None
 
 
-def render(message: Message) -> str:
-    """The text typed into the recipient's pane."""
-    if message.kind == "intra":
-        return message.body
-    label = "broadcast" if message.kind == "broadcast" else message.type
-    return f"[{label} from {message.sender_agency}] {message.body}"
-
-
-def _short(message: Message) -> str:
-    text = summary(message.payload) if message.payload else message.body
+def _short(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= 200 else flat[:199] + "…"
 

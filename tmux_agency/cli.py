@@ -147,7 +147,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     for view in views:
         for agent in view["agents"]:
             agent["queued"] = sum(
-                1 for m in queued if m.recipient_agency == view["name"] and m.recipient_agent == agent["name"]
+                1 for m in queued if m["recipient_agency"] == view["name"] and m["recipient_agent"] == agent["name"]
             )
     if args.json:
         _print_json(views if args.agency is None else views[0])
@@ -184,7 +184,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
         print("nothing to restore: every registered agency is running")
     for record, result in restored:
         print(f"restored {record.name}: {len(result.briefed)}/{len(result.agents)} agents briefed")
-    delivered = [m for m in Bus(ws, tmux).deliver() if m.state != "queued"]
+    delivered = [m for m in Bus(ws, tmux).deliver() if m["state"] != "queued"]
     if delivered:
         print(f"delivered {len(delivered)} queued message(s)")
     return 0
@@ -252,24 +252,25 @@ def cmd_broadcast(args: argparse.Namespace) -> int:
 
 def _report_send(result: Any, as_json: bool) -> None:
     if as_json:
-        _print_json([m.model_dump(mode="json") for m in result.messages])
+        _print_json(result.messages)
         return
     for m in result.messages:
-        if m.state == "queued":
-            print(f"queued {m.id} for {m.recipient_label()}: {m.reason or 'waiting for delivery'}")
+        to = f"{m['recipient_agency']}/{m['recipient_agent']}"
+        if m["state"] == "queued":
+            print(f"queued {m['id']} for {to}: {m['reason'] or 'waiting for delivery'}")
         else:
-            print(f"{m.state} {m.id} to {m.recipient_label()} [{m.type}]")
+            print(f"{m['state']} {m['id']} to {to} [{m['type']}]")
 
 
 def cmd_deliver(args: argparse.Namespace) -> int:
     from tmux_agency.bus import Bus
 
     results = Bus(_workspace(args), _tmux(args)).deliver(args.agency)
-    done = [m for m in results if m.state != "queued"]
-    still = [m for m in results if m.state == "queued"]
+    done = [m for m in results if m["state"] != "queued"]
+    still = [m for m in results if m["state"] == "queued"]
     print(f"delivered {len(done)}, still queued {len(still)}")
     for m in still:
-        print(f"  {m.id} → {m.recipient_label()}: {m.reason}")
+        print(f"  {m['id']} → {m['recipient_agency']}/{m['recipient_agent']}: {m['reason']}")
     return 0
 
 

@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from tmux_agency.models import ProgramProfile
 from tmux_agency.processes import ProcessTable
-from tmux_agency.programs import program_running
+from tmux_agency.programs import ProgramProfile, program_running
 from tmux_agency.tmux import Tmux
 
 Outcome = Literal["delivered", "agent-down", "not-accepted", "unverified", "skipped"]
@@ -67,11 +66,11 @@ def pane_lock(lock_dir: Path, socket_name: str | None, pane_id: str) -> Iterator
 def _wait_for_change(tmux: Tmux, pane_id: str, before: str, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while True:
-        if tmux.capture(pane_id) != before:
+        if tmux.fingerprint(pane_id) != before:
             return True
         if time.monotonic() >= deadline:
             return False
-        time.sleep(0.02)
+        time.sleep(0.005)
 
 
 def type_into_agent(
@@ -99,7 +98,7 @@ def type_into_agent(
             return Delivery("agent-down", why)
         if still_wanted is not None and not still_wanted():
             return Delivery("skipped", "already delivered by another process")
-        before = tmux.capture(pane_id)
+        before = tmux.fingerprint(pane_id)
         tmux.paste(pane_id, text)
         time.sleep(profile.submit_delay_ms / 1000)
         tmux.press_enter(pane_id)

@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-# Names reach tmux (session and window names) and the file system (agencies/NAME/). tmux reads
-# ':' and '.' as target syntax and matches names by prefix, so only a safe alphabet is allowed.
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
-NAME_RULE = "letters, digits, '-' and '_', starting with a letter or digit, at most 40 characters"
-
-# Window names an agency uses for itself; an agent cannot take them.
-RESERVED_WINDOWS = frozenset({"tools", "sandbox"})
-# `coordinator` always means the agency's coordinator in `send`, so no specialist may be called so.
-COORDINATOR_ALIAS = "coordinator"
-
-
-def check_name(value: str, what: str = "name") -> str:
-    """Return `value` if it is a safe agency/agent name, else raise ValueError naming the rule."""
-    if not isinstance(value, str) or not NAME_RE.match(value):
-        raise ValueError(f"invalid {what} {value!r}: use {NAME_RULE}")
-    return value
+from tmux_agency.names import COORDINATOR_ALIAS, RESERVED_WINDOWS, check_name
 
 
 def _agency_name(value: str) -> str:
@@ -45,7 +29,9 @@ def utcnow() -> datetime:
 class StrictModel(BaseModel):
     """Unknown keys are errors: a typo in agency.json must not be silently ignored."""
 
-    model_config = ConfigDict(extra="forbid")
+    # defer_build: validators are built on first use, not at import — agents call `send`
+    # constantly and most commands touch only a few models.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class AgentSpec(StrictModel):
@@ -157,30 +143,6 @@ class AgencyRecord(StrictModel):
         if name == COORDINATOR_ALIAS:
             return next((a for a in self.agents if a.is_coordinator), None)
         return next((a for a in self.agents if a.name == name), None)
-
-
-class ProgramProfile(StrictModel):
-    """How to drive one agent program (claude, codex, aider, the scripted agent, ...): data, not code.
-
-    Patterns are Python regular expressions. `command` picks the profile for an agent's program;
-    `process` recognises the program among the processes under its pane; `ready` recognises the
-    pane's text once the program takes input.
-    """
-
-    name: str
-    description: str = ""
-    command: str
-    process: str
-    ready: str | None = None
-    # Extra wait after the program is seen (and `ready` matched) before the first text is typed.
-    startup_delay_s: float = 0.0
-    # Wait between pasting text and pressing Enter: some programs take an Enter that follows a
-    # paste too closely as a newline, or swallow it.
-    submit_delay_ms: int = 150
-    # False for shells: text typed into them would run as commands.
-    accepts_messages: bool = True
-    # State → patterns on the pane's last lines (busy, waiting, idle), first match wins.
-    states: dict[str, list[str]] = Field(default_factory=dict)
 
 
 MessageKind = Literal["intra", "inter", "broadcast"]

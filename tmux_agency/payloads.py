@@ -76,14 +76,3 @@ def parse_payload(text: str) -> dict[str, Any]:
         raise UsageError(f"{kind} message: field {field!r}: {err['msg']}") from None
     return parsed.model_dump(mode="json", exclude_none=True)
 
-
-def summary(payload: dict[str, Any]) -> str:
-    """A short human line for a payload: 'handoff FEAT-123 feature/x (high)'."""
-    kind = payload.get("type", "message")
-    bits = [kind]
-    for key in ("task", "branch", "status", "severity", "message"):
-        if payload.get(key):
-            bits.append(str(payload[key]))
-    if payload.get("priority"):
-        bits.append(f"({payload['priority']})")
-    return " ".join(bits)

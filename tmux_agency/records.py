@@ -1,15 +1,23 @@
-"""The registered agencies (registry/active_agencies.json), read and written as AgencyRecords."""
+"""The registered agencies (registry/active_agencies.json), read and written as AgencyRecords.
+
+`raw_record` reads one without pydantic: `send` looks an agency up on every call, and its
+record was validated when it was written.
+"""
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
+
 from tinydb import Query
 
 from tmux_agency import registry as reg
 from tmux_agency.errors import UsageError, WorldError
-from tmux_agency.models import AgencyRecord
+from tmux_agency.names import COORDINATOR_ALIAS
 from tmux_agency.registry import Registry
-from tmux_agency.workspace import Workspace, first_validation_error, validate_name
+from tmux_agency.workspace import Workspace, validate_name
+
+if TYPE_CHECKING:
+    from tmux_agency.models import AgencyRecord
 
 
 def registry_of(ws: Workspace) -> Registry:
@@ -17,6 +25,11 @@ def registry_of(ws: Workspace) -> Registry:
 
 
 def load_records(ws: Workspace) -> list[AgencyRecord]:
+    from pydantic import ValidationError
+
+    from tmux_agency.models import AgencyRecord
+    from tmux_agency.workspace import first_validation_error
+
     docs = registry_of(ws).snapshot(reg.AGENCIES).all()
     try:
         return [AgencyRecord.model_validate(doc) for doc in docs]
@@ -31,6 +44,27 @@ def get_record(ws: Workspace, name: str) -> AgencyRecord:
         if record.name == name:
             return record
     raise UsageError(f"unknown agency {name!r}: see 'tmux-agency list'")
+
+
+def raw_records(ws: Workspace) -> list[dict[str, Any]]:
+    return [dict(doc) for doc in registry_of(ws).snapshot(reg.AGENCIES).all()]
+
+
+def raw_record(ws: Workspace, name: str) -> dict[str, Any]:
+    """An agency's record as stored (a dict), or UsageError if it is not registered."""
+    validate_name(name, "agency name")
+    for doc in raw_records(ws):
+        if doc.get("name") == name:
+            return doc
+    raise UsageError(f"unknown agency {name!r}: see 'tmux-agency list'")
+
+
+def raw_agent(record: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """The agent called `name` in a stored record; `coordinator` names the coordinator."""
+    for agent in record.get("agents", []):
+        if (name == COORDINATOR_ALIAS and agent.get("is_coordinator")) or agent.get("name") == name:
+            return agent
+    return None
 
 
 def save_record(ws: Workspace, record: AgencyRecord) -> None:

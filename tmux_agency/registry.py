@@ -160,7 +160,7 @@ class Registry:
     # --- append-only logs -------------------------------------------------------------------
 
     def append_line(self, name: str, record: dict[str, Any]) -> int:
-        """Append one JSON record as a line to log `name`; return the byte offset after it.
+        """Append one JSON record as a line to log `name`; return the byte offset where it starts.
 
         The caller holds `lock(name)` when it needs the append ordered with a read (a hash chain).
         """
@@ -173,15 +173,21 @@ class Registry:
                 line = b"\n" + line  # a writer died mid-line: keep its fragment off our record
             os.write(fd, line)  # one write on O_APPEND: lines of concurrent writers never interleave
             os.fsync(fd)
-            return os.lseek(fd, 0, os.SEEK_CUR)
+            return os.lseek(fd, 0, os.SEEK_CUR) - len(line.lstrip(b"\n"))
         finally:
             os.close(fd)
 
     def read_lines(self, name: str, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
         """Records of log `name` from byte `offset`, and the offset to read from next time.
 
-        A partial last line (a writer still at work, or killed) is left for the next read.
+        A partial last line (a writer still at work, or killed) is left for the next read, and
+        the fragment a killed writer left mid-file is skipped: it was never a committed record.
         """
+        records, end = self.read_lines_with_offsets(name, offset)
+        return [record for _, record in records], end
+
+    def read_lines_with_offsets(self, name: str, offset: int = 0) -> tuple[list[tuple[int, dict[str, Any]]], int]:
+        """Like read_lines, with the byte offset where each record starts."""
         try:
             with open(self.path(name), "rb") as handle:
                 handle.seek(offset)
@@ -190,13 +196,16 @@ class Registry:
             return [], offset
         end = chunk.rfind(b"\n") + 1
         records = []
-        for raw in chunk[:end].splitlines():
+        position = offset
+        for raw in chunk[:end].split(b"\n")[:-1]:
+            start = position
+            position += len(raw) + 1
             if not raw.strip():
                 continue
             try:
-                records.append(json.loads(raw))
+                records.append((start, json.loads(raw)))
             except ValueError:
-                continue  # the fragment of a writer killed mid-line: never a committed record
+                continue
         return records, offset + end
 
     def last_line(self, name: str) -> dict[str, Any] | None:

@@ -12,10 +12,10 @@ loaded on first use of `server`, by the faces that need them (the control room).
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -173,6 +173,16 @@ class Tmux:
             args += ["-S", f"-{history}"]
         return "\n".join(self._cmd(*args))
 
+    def fingerprint(self, pane_id: str) -> str:
+        """What a pane shows plus its scrollback size and cursor, in one tmux call: it changes
+        whenever the program prints, even when the visible lines look the same."""
+        return "\n".join(
+            self._cmd(
+                "capture-pane", "-p", "-t", pane_id, ";",
+                "display-message", "-p", "-t", pane_id, "#{history_size},#{cursor_x},#{cursor_y}",
+            )  # fmt: skip
+        )
+
     def send_literal(self, pane_id: str, text: str) -> None:
         """Type `text` into a pane literally: 'Enter' or 'C-c' arrive as those letters."""
         self._cmd("send-keys", "-t", pane_id, "-l", "--", text)
@@ -186,7 +196,7 @@ class Tmux:
         Long text goes through a private file rather than argv (one argument is capped at 128 KiB
         on Linux), and a uniquely named buffer that the paste deletes.
         """
-        buffer = f"tmux-agency-{uuid.uuid4().hex[:12]}"
+        buffer = f"tmux-agency-{secrets.token_hex(6)}"
         fd, path = tempfile.mkstemp(prefix="tmux-agency-paste-")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -7,11 +7,15 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
 
 from tmux_agency.errors import UsageError
-from tmux_agency.models import Settings, check_name
+from tmux_agency.names import check_name
+
+if TYPE_CHECKING:  # pydantic is imported only where settings are read: `send` never needs it
+    from pydantic import ValidationError
+
+    from tmux_agency.models import Settings
 
 SETTINGS_FILE = "tmux-agency.json"
 HOME_ENV = "TMUX_AGENCY_HOME"
@@ -61,6 +65,10 @@ class Workspace:
         return self.agencies_dir / validate_name(name, "agency name")
 
     def settings(self) -> Settings:
+        from pydantic import ValidationError
+
+        from tmux_agency.models import Settings
+
         try:
             data = json.loads(self.settings_path.read_text(encoding="utf-8"))
             return Settings.model_validate(data)
@@ -121,6 +129,8 @@ def init_workspace(root: Path, project: Path | None = None) -> tuple[Workspace, 
     settings_path = root / SETTINGS_FILE
     if not settings_path.exists():
         project_field = _relative_or_absolute(project or Path.cwd().resolve(), root)
+        from tmux_agency.models import Settings
+
         settings = Settings(project=project_field)
         settings_path.write_text(settings.model_dump_json(indent=2) + "\n", encoding="utf-8")
         added.append(SETTINGS_FILE)
