@@ -248,6 +248,7 @@ def test_a_message_to_a_dead_agent_waits_and_goes_out_in_order_after_restore(tea
         (["send-inter", "Dev", "QA", '{"type": "handoff"}'], "required field 'task' is missing"),
         (["send-inter", "Dev", "QA", '{"task": "x"}'], "required field 'type' is missing"),
         (["send-inter", "Dev", "QA", '{"type": "handoff", "task": "T", "priority": "urgent"}'], "priority"),
+        (["send-inter", "Nowhere", "QA", '{"type": "alert", "severity": "high", "message": "m"}'], "unknown agency 'Nowhere'"),
         (["send-inter", "Dev", "Nowhere", '{"type": "alert", "severity": "high", "message": "m"}'], "unknown agency 'Nowhere'"),
         (["broadcast", "Meta", '{"type": "alert"}'], "required field 'severity' is missing"),
         (["inbox", "Nowhere"], "unknown agency"),
@@ -280,3 +281,38 @@ def test_a_message_whose_sender_died_before_delivering_is_found_and_delivered_on
     assert [m["state"] for m in bus.deliver()] == ["delivered"]
     assert bus.deliver() == [] and bus.catch_up(grace_s=0) == 0
     wait_for(lambda: received(transcripts, "Dev", "py") == ["STATUS sent by a sender that died"])
+
+
+def test_agent_facing_commands_load_neither_textual_nor_pydantic(team: Cli) -> None:
+    """Agents call send constantly: its start-up must stay lean (see bench/bus.py)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from tmux_agency.cli import main; rc = main(['send', 'Dev', 'py', 'STATUS probe']); "
+        "print(rc, sorted(m for m in ('textual', 'pydantic', 'libtmux') if m in sys.modules))"
+    )
+    env = {**os.environ, "TMUX_AGENCY_HOME": str(team.workspace.root), "TMUX_AGENCY_SOCKET": team.socket or ""}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
+    assert out.stdout.strip().splitlines()[-1] == "0 []", out.stdout + out.stderr
+
+
+def test_log_follow_shows_new_messages_as_they_are_sent(team: Cli) -> None:
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TMUX_AGENCY_HOME": str(team.workspace.root), "TMUX_AGENCY_SOCKET": team.socket or ""}
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "tmux_agency", "log", "--follow", "--agency", "Dev"],
+        stdout=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        assert team("send", "Dev", "py", "STATUS live one").returncode == 0
+        assert team("send", "QA", "tester", "STATUS not for Dev").returncode == 0
+        assert team("send", "Dev", "js", "STATUS live two").returncode == 0
+        lines = [follower.stdout.readline(), follower.stdout.readline()]
+    finally:
+        follower.terminate()
+        follower.wait(10)
+    assert "Dev/py" in lines[0] and "STATUS live one" in lines[0]
+    assert "Dev/js" in lines[1] and "STATUS live two" in lines[1]

@@ -197,6 +197,7 @@ class Bus:
         validate_name(from_agency, "agency name")
         validate_name(to_agency, "agency name")
         payload = parse_payload(json_text)
+        raw_record(self.ws, from_agency)  # the sender must be an agency too
         coordinator = raw_agent(raw_record(self.ws, to_agency), COORDINATOR_ALIAS)
         assert coordinator is not None
         body = json.dumps(payload, ensure_ascii=False)
