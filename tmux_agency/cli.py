@@ -353,6 +353,136 @@ def cmd_log(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from tmux_agency.approvals import enqueue, notify, report_failure
+    from tmux_agency.sandbox import deploy
+
+    ws = _workspace(args)
+    tmux = _tmux(args)
+    deployment = deploy(ws, tmux, args.agency, args.branch, args.test_command, progress=_progress)
+    run = deployment.run
+    counts = run.counts
+    print(f"tests: {counts.passed} passed, {counts.failed} failed, {counts.skipped} skipped, {counts.errors} errors"
+          + (f" · coverage {run.coverage:g}%" if run.coverage is not None else "")
+          + f" · {deployment.files_changed} files, +{deployment.additions} -{deployment.deletions}")
+    if not run.green:
+        report_failure(ws, tmux, deployment)
+        reason = "timed out" if run.exit_code is None else ("no tests ran" if counts.total == 0 else "tests failed")
+        print(f"{PROG}: {deployment.branch} is red ({reason}); the failures went to {deployment.agency}'s coordinator; log: {run.log}", file=sys.stderr)
+        return 1
+    item = enqueue(ws, deployment)
+    notify(ws, tmux, item)
+    print(f"approval #{item.id} (rev {item.revision}): {item.agency}: {item.title} — waiting for review")
+    if deployment.demo_url:
+        print(f"demo: {deployment.demo_url}")
+    print(f"sandbox session: {_attach_hint(tmux, deployment.session)}")
+    return 0
+
+
+def _approval_box(items: list[Any]) -> str:
+    """The seed's approval box."""
+    width = 62
+    lines = [f"PENDING APPROVALS ({len(items)})"]
+    body: list[str] = []
+    for item in items:
+        t = item.tests
+        body.append(f"[{item.id}] {item.agency}: {item.title}" + (f"  (rev {item.revision})" if item.revision > 1 else ""))
+        body.append(f"    Branch: {item.branch} → {item.base}")
+        cov = f" ({item.coverage:g}% coverage)" if item.coverage is not None else ""
+        body.append(f"    Tests: {t.passed} passed, {t.failed} failed{', ' + str(t.skipped) + ' skipped' if t.skipped else ''}{cov}")
+        if item.demo_url:
+            body.append(f"    Demo: {item.demo_url}")
+        body.append(f"    Files: {item.files_changed} changed, +{item.additions} -{item.deletions}")
+        body.append("")
+    if body:
+        body.pop()
+    else:
+        body.append("nothing waits for review")
+    out = ["╔" + "═" * width + "╗", "║ " + lines[0].center(width - 2) + " ║", "╠" + "═" * width + "╣"]
+    out += ["║ " + line[: width - 2].ljust(width - 2) + " ║" for line in body]
+    out.append("╚" + "═" * width + "╝")
+    return "\n".join(out)
+
+
+def cmd_approvals(args: argparse.Namespace) -> int:
+    from tmux_agency.approvals import items
+
+    pending = items(_workspace(args), status=None if args.all else "pending")
+    if args.json:
+        _print_json([i.model_dump(mode="json") for i in pending])
+        return 0
+    print(_approval_box(pending))
+    return 0
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    from tmux_agency.approvals import approve
+
+    item = approve(_workspace(args), _tmux(args), args.id)
+    print(f"approved #{item.id}: {item.branch} merged into {item.base} by {item.decided_by}")
+    return 0
+
+
+def cmd_reject(args: argparse.Namespace) -> int:
+    from tmux_agency.approvals import reject
+
+    item = reject(_workspace(args), _tmux(args), args.id, args.feedback)
+    print(f"rejected #{item.id}: the feedback went to {item.agency}'s coordinator and into its lessons")
+    return 0
+
+
+def cmd_approval_cli(args: argparse.Namespace) -> int:
+    """The seed's interactive approval CLI: pick an item, see it, approve or reject it."""
+    from tmux_agency import git
+    from tmux_agency.approvals import approve, check_gate, get_item, items, reject
+
+    ws = _workspace(args)
+    tmux = _tmux(args)
+    check_gate(ws, tmux)
+
+    def ask(prompt: str) -> str | None:
+        try:
+            return input(prompt).strip()
+        except EOFError:
+            return None
+
+    while True:
+        pending = items(ws)
+        print(_approval_box(pending))
+        if not pending:
+            return 0
+        choice = ask(f"Select item [{'-'.join(str(i.id) for i in pending[:1] + pending[-1:])}], or (q)uit: ")
+        if choice is None or choice.lower() in ("q", "quit"):
+            return 0
+        try:
+            item = get_item(ws, choice)
+        except UsageError as exc:
+            print(exc)
+            continue
+        print(f"\n#{item.id} {item.agency}: {item.title} (rev {item.revision}, commit {item.commit[:10]})")
+        print(f"log: {item.test_log}")
+        try:
+            print(git.diff_summary(ws.project_dir(), item.base, item.branch))
+        except AgencyError as exc:
+            print(f"(no diff: {exc})")
+        action = ask("(a)pprove, (r)eject, (b)ack, (q)uit: ")
+        if action is None or action.lower().startswith("q"):
+            return 0
+        try:
+            if action.lower().startswith("a"):
+                done = approve(ws, tmux, item.id)
+                print(f"approved #{done.id}: merged into {done.base}\n")
+            elif action.lower().startswith("r"):
+                feedback = ask("Feedback for the agency: ")
+                if feedback:
+                    reject(ws, tmux, item.id, feedback)
+                    print(f"rejected #{item.id}: feedback sent\n")
+                else:
+                    print("no feedback given: nothing rejected\n")
+        except AgencyError as exc:
+            print(f"{PROG}: {exc}\n")
+
+
 def cmd_agent(args: argparse.Namespace) -> int:
     from tmux_agency.agent import run_agent
     from tmux_agency.workspace import AGENCY_ENV, AGENT_ENV
@@ -426,6 +556,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--type")
     p.add_argument("--verify", action="store_true", help="check the log's hash chain")
     p.add_argument("--json", action="store_true")
+
+    p = command("deploy", cmd_deploy, "test a branch in the sandbox; green work joins the approval queue")
+    p.add_argument("agency")
+    p.add_argument("branch")
+    p.add_argument("--test-command", help="instead of the agency's sandbox.test_command")
+
+    p = command("approvals", cmd_approvals, "the approval queue")
+    p.add_argument("--all", action="store_true", help="decided items too")
+    p.add_argument("--json", action="store_true")
+
+    command("approval-cli", cmd_approval_cli, "review the approval queue interactively")
+
+    p = command("approve", cmd_approve, "approve work: merge it into its base branch")
+    p.add_argument("id")
+
+    p = command("reject", cmd_reject, "reject work: the feedback goes back to the agency")
+    p.add_argument("id")
+    p.add_argument("--feedback", required=True)
 
     p = command("agent", cmd_agent, "run the scripted agent (the stand-in for an AI CLI)")
     p.add_argument("--agency")

@@ -109,6 +109,13 @@ class Settings(StrictModel):
     default_program: str | None = None
     # Seconds an agent's program may take to become ready before its briefing is given up on.
     startup_timeout_s: float = 30.0
+    # The branch approved work is merged into. None: the project's current branch.
+    base_branch: str | None = None
+    # Seconds a sandbox test run may take before it counts as failed.
+    test_timeout_s: float = Field(default=900.0, gt=0)
+    # A command run when work joins the approval queue (e.g. notify-send); it gets the item in
+    # TMUX_AGENCY_APPROVAL_* environment variables, never interpolated into a shell line.
+    notify_command: str | None = None
 
 
 AgentState = Literal["running", "down", "unknown"]
@@ -175,3 +182,50 @@ class Message(StrictModel):
 
     def recipient_label(self) -> str:
         return f"{self.recipient_agency}/{self.recipient_agent}"
+
+
+ApprovalStatus = Literal["pending", "approved", "rejected"]
+
+
+class SuiteCounts(StrictModel):
+    """What a sandbox test run established, from its JUnit XML report."""
+
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    errors: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.passed + self.failed + self.skipped + self.errors
+
+    @property
+    def green(self) -> bool:
+        return self.failed == 0 and self.errors == 0
+
+
+class ApprovalItem(StrictModel):
+    """One row of registry/approval_queue.json: tested work waiting for a human decision."""
+
+    id: int
+    agency: str
+    branch: str
+    base: str
+    title: str
+    revision: int = 1
+    status: ApprovalStatus = "pending"
+    commit: str
+    tests: SuiteCounts
+    coverage: float | None = None
+    files_changed: int = 0
+    additions: int = 0
+    deletions: int = 0
+    demo_url: str | None = None
+    worktree: str | None = None
+    session: str | None = None
+    test_log: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    feedback: str | None = None

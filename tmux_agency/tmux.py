@@ -206,6 +206,15 @@ class Tmux:
         finally:
             os.unlink(path)
 
+    def clients(self) -> list[tuple[str, str]]:
+        """(name, tty) of every client attached to the server: the people watching."""
+        out = self._cmd("list-clients", "-F", f"#{{client_name}}{_SEP}#{{client_tty}}", ok_if_down=True)
+        return [tuple(line.split(_SEP, 1)) for line in out if _SEP in line]  # type: ignore[misc]
+
+    def display_on(self, client: str, text: str) -> None:
+        """Show `text` in a client's status line ('#' doubled: tmux reads the text as a format)."""
+        self._cmd("display-message", "-c", client, text.replace("#", "##"))
+
     def display(self, target: str, fmt: str) -> str:
         out = self._cmd("display-message", "-p", "-t", target, fmt)
         return out[0] if out else ""

@@ -1,0 +1,239 @@
+"""The approval queue: tested work waits here for a human, who approves (merge) or rejects (feedback).
+
+Agents cannot approve their own work: a decision asked for from inside an agency's pane is
+refused. Every decision records who made it and when.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import shlex
+import subprocess
+import tempfile
+from pathlib import Path
+
+from tinydb import Query
+
+from tmux_agency import git
+from tmux_agency import registry as reg
+from tmux_agency.activity import log_activity
+from tmux_agency.bus import Bus
+from tmux_agency.errors import UsageError, WorldError
+from tmux_agency.models import ApprovalItem, utcnow
+from tmux_agency.records import load_records, registry_of
+from tmux_agency.sandbox import Deployment, remove_sandbox
+from tmux_agency.tmux import Tmux
+from tmux_agency.workspace import AGENCY_ENV, Workspace
+
+APPROVED_LOG = "approved.jsonl"  # the documentation of approved work, one record per approval
+
+
+def items(ws: Workspace, status: str | None = "pending") -> list[ApprovalItem]:
+    docs = registry_of(ws).snapshot(reg.APPROVALS).all()
+    found = [ApprovalItem.model_validate(doc) for doc in docs]
+    return sorted((i for i in found if status is None or i.status == status), key=lambda i: i.id)
+
+
+def get_item(ws: Workspace, item_id: str | int) -> ApprovalItem:
+    try:
+        wanted = int(str(item_id).lstrip("#"))
+    except ValueError:
+        raise UsageError(f"approval id {item_id!r} is not a number (see 'tmux-agency approvals')") from None
+    for item in items(ws, status=None):
+        if item.id == wanted:
+            return item
+    raise UsageError(f"no approval #{wanted} (see 'tmux-agency approvals')")
+
+
+def enqueue(ws: Workspace, deployment: Deployment) -> ApprovalItem:
+    """Put green work on the queue; a re-deploy of the same branch is a new revision of its item."""
+    project = ws.project_dir()
+    run = deployment.run
+    facts = {
+        "agency": deployment.agency,
+        "branch": deployment.branch,
+        "base": deployment.base,
+        "title": git.last_subject(project, deployment.branch) or deployment.branch,
+        "status": "pending",
+        "commit": deployment.commit,
+        "tests": run.counts.model_dump(),
+        "coverage": run.coverage,
+        "files_changed": deployment.files_changed,
+        "additions": deployment.additions,
+        "deletions": deployment.deletions,
+        "demo_url": deployment.demo_url,
+        "worktree": str(deployment.worktree),
+        "session": deployment.session,
+        "test_log": str(run.log),
+        "updated_at": utcnow().isoformat(),
+        "decided_by": None,
+        "decided_at": None,
+    }
+    q = Query()
+    with registry_of(ws).transaction(reg.APPROVALS) as db:
+        existing = db.get((q.agency == deployment.agency) & (q.branch == deployment.branch) & (q.status != "approved"))
+        if existing is not None:
+            item = ApprovalItem.model_validate({**existing, **facts, "revision": existing["revision"] + 1})
+            db.update(item.model_dump(mode="json"), doc_ids=[existing.doc_id])
+        else:
+            next_id = max((doc["id"] for doc in db.all()), default=0) + 1
+            item = ApprovalItem.model_validate({**facts, "id": next_id, "created_at": utcnow().isoformat()})
+            db.insert(item.model_dump(mode="json"))
+    log_activity(ws.agency_dir(item.agency), "APPROVAL", f"#{item.id} {item.branch} rev {item.revision} waits for review")
+    return item
+
+
+def notify(ws: Workspace, tmux: Tmux, item: ApprovalItem) -> None:
+    """Tell the human: a message and a bell on every tmux client, and the settings' hook command."""
+    text = f"tmux-agency: approval #{item.id} from {item.agency}: {item.title} ({item.tests.passed} passed)"
+    for client, tty in tmux.clients():
+        tmux.display_on(client, text)
+        try:
+            with open(tty, "w") as handle:
+                handle.write("\a")
+        except OSError:
+            pass
+    hook = ws.settings().notify_command
+    if hook:
+        env = {
+            **os.environ,
+            "TMUX_AGENCY_APPROVAL_ID": str(item.id),
+            "TMUX_AGENCY_APPROVAL_AGENCY": item.agency,
+            "TMUX_AGENCY_APPROVAL_BRANCH": item.branch,
+            "TMUX_AGENCY_APPROVAL_TITLE": item.title,
+        }
+        try:
+            subprocess.run([*shlex.split(hook), text], env=env, capture_output=True, timeout=10)
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            pass  # a broken notifier must not lose the approval
+
+
+def report_failure(ws: Workspace, tmux: Tmux, deployment: Deployment) -> None:
+    """A red run goes back to the agency's coordinator as a TASK naming what failed."""
+    run = deployment.run
+    if run.exit_code is None:
+        what = "the test command timed out"
+    elif run.counts.total == 0:
+        what = f"the test command exited {run.exit_code} and reported no tests"
+    else:
+        what = f"{run.counts.failed} failed, {run.counts.errors} errors, {run.counts.passed} passed"
+    failed = "; ".join(run.failures[:10]) + (" …" if len(run.failures) > 10 else "")
+    text = f"TASK-FIX-{deployment.slug}: sandbox tests of {deployment.branch} are red: {what}." + (
+        f" Failing: {failed}." if failed else ""
+    ) + f" Log: {run.log}. Fix them on the branch, then deploy again."
+    Bus(ws, tmux).send(deployment.agency, "coordinator", text, sender=(None, "sandbox"))
+
+
+def check_gate(ws: Workspace, tmux: Tmux) -> None:
+    """Refuse a decision asked for from an agency's pane: agents do not approve their own work."""
+    agency = os.environ.get(AGENCY_ENV)
+    if agency:
+        raise UsageError(f"approvals are for humans: this pane belongs to {agency}, and agents cannot approve or reject work")
+    pane = os.environ.get("TMUX_PANE")
+    if pane:
+        sessions = {r.session for r in load_records(ws)}
+        mine = next((p.session for p in tmux.list_panes() if p.pane_id == pane), None)
+        if mine in sessions:
+            raise UsageError(f"approvals are for humans: this pane is in agency session {mine!r}")
+
+
+def _decide(ws: Workspace, item: ApprovalItem, **changes: object) -> ApprovalItem:
+    decided = item.model_copy(update={"decided_by": _who(), "decided_at": utcnow(), "updated_at": utcnow(), **changes})
+    with registry_of(ws).transaction(reg.APPROVALS) as db:
+        db.update(decided.model_dump(mode="json"), Query().id == item.id)
+    return decided
+
+
+def _who() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER", "unknown")
+
+
+def approve(ws: Workspace, tmux: Tmux, item_id: str | int) -> ApprovalItem:
+    """Merge the branch into its base with a merge commit naming the approval; clean up; tell the agency."""
+    check_gate(ws, tmux)
+    item = get_item(ws, item_id)
+    if item.status != "pending":
+        raise UsageError(f"approval #{item.id} is already {item.status}")
+    project = ws.project_dir()
+    git.check_repository(project)
+    if git.commit_of(project, item.branch) != item.commit:
+        raise UsageError(f"{item.branch} has moved since it was tested (approval #{item.id}): deploy it again")
+    _merge(project, item)
+    decided = _decide(ws, item, status="approved")
+    registry_of(ws).append_line(APPROVED_LOG, decided.model_dump(mode="json"))
+    remove_sandbox(ws, tmux, Path(item.worktree) if item.worktree else ws.sandbox_dir / "none", item.session)
+    log_activity(ws.agency_dir(item.agency), "APPROVED", f"#{item.id} {item.branch} merged into {item.base} by {decided.decided_by}")
+    _tell(ws, tmux, item.agency, f"COMPLETE human: approval #{item.id} — {item.branch} approved and merged into {item.base}.")
+    return decided
+
+
+def _merge(project: Path, item: ApprovalItem) -> None:
+    """Merge in the project checkout if it is on the base branch, else in a temporary worktree.
+    A conflict is aborted: nothing is half-applied."""
+    message = f"Merge {item.branch} into {item.base}: approval #{item.id} (rev {item.revision}) — {item.title}"
+    on_base = git.current_branch(project) == item.base
+    if on_base:
+        dirty = git.is_dirty(project)
+        if dirty:
+            raise UsageError(f"the project repository has uncommitted changes ({', '.join(dirty[:3])}): commit or stash them first")
+        where = project
+    else:
+        where = Path(tempfile.mkdtemp(prefix="tmux-agency-merge-")) / "base"
+        git.git(project, "worktree", "add", str(where), item.base)
+    try:
+        result = git.git(where, "merge", "--no-ff", "-m", message, item.commit, check=False)
+        if result.returncode != 0:
+            conflicts = git.git(where, "diff", "--name-only", "--diff-filter=U", check=False).stdout.split()
+            git.git(where, "merge", "--abort", check=False)
+            detail = f"conflicts in {', '.join(conflicts[:5])}" if conflicts else result.stderr.strip().splitlines()[-1:]
+            raise WorldError(f"cannot merge {item.branch} into {item.base}: {detail}; nothing was changed")
+    finally:
+        if not on_base:
+            git.git(project, "worktree", "remove", "--force", str(where), check=False)
+
+
+def reject(ws: Workspace, tmux: Tmux, item_id: str | int, feedback: str) -> ApprovalItem:
+    """Send the feedback to the agency's coordinator as a TASK and keep it as a lesson."""
+    check_gate(ws, tmux)
+    if not feedback or not feedback.strip():
+        raise UsageError("a rejection needs --feedback saying what to change")
+    item = get_item(ws, item_id)
+    if item.status != "pending":
+        raise UsageError(f"approval #{item.id} is already {item.status}")
+    decided = _decide(ws, item, status="rejected", feedback=feedback.strip())
+    lessons = ws.agency_dir(item.agency) / "lessons.md"
+    if not lessons.exists():
+        lessons.write_text(f"# Lessons of {item.agency}\n\nWhat human reviewers asked for. Every briefing includes this file.\n\n")
+    flat = " ".join(feedback.split())
+    with open(lessons, "a", encoding="utf-8") as handle:
+        handle.write(f"- {utcnow():%Y-%m-%d} {item.branch} (approval #{item.id}, rev {item.revision}): {flat}\n")
+    remove_sandbox(ws, tmux, Path(item.worktree) if item.worktree else ws.sandbox_dir / "none", item.session)
+    log_activity(ws.agency_dir(item.agency), "REJECTED", f"#{item.id} {item.branch} by {decided.decided_by}: {flat}")
+    _tell(
+        ws, tmux, item.agency,
+        f"TASK-REVIEW-{item.id}: a human rejected {item.branch} (approval #{item.id}, rev {item.revision}): {flat} "
+        f"— fix it on the branch and deploy again.",
+    )  # fmt: skip
+    return decided
+
+
+def _tell(ws: Workspace, tmux: Tmux, agency: str, text: str) -> None:
+    """A message to the agency's coordinator; queued if the agency is not running."""
+    try:
+        Bus(ws, tmux).send(agency, "coordinator", text, sender=(None, "human"))
+    except UsageError:
+        pass  # the agency was killed meanwhile: the decision stands, the log has it
+
+
+def approved_log(ws: Workspace) -> list[dict]:
+    records, _ = registry_of(ws).read_lines(APPROVED_LOG)
+    return records
+
+
+def as_json(item: ApprovalItem) -> str:
+    return json.dumps(item.model_dump(mode="json"))
