@@ -185,12 +185,17 @@ def _merge(project: Path, item: ApprovalItem) -> None:
     else:
         where = Path(tempfile.mkdtemp(prefix="tmux-agency-merge-")) / "base"
         git.git(project, "worktree", "add", str(where), item.base)
+    # The merge commit is the approver's; a repository without an identity gets a stand-in.
+    identity: list[str] = []
+    if not git.git(where, "config", "user.email", check=False).stdout.strip():
+        identity = ["-c", f"user.name={_who()}", "-c", f"user.email={_who()}@localhost"]
     try:
-        result = git.git(where, "merge", "--no-ff", "-m", message, item.commit, check=False)
+        result = git.git(where, *identity, "merge", "--no-ff", "-m", message, item.commit, check=False)
         if result.returncode != 0:
             conflicts = git.git(where, "diff", "--name-only", "--diff-filter=U", check=False).stdout.split()
             git.git(where, "merge", "--abort", check=False)
-            detail = f"conflicts in {', '.join(conflicts[:5])}" if conflicts else result.stderr.strip().splitlines()[-1:]
+            failure = (result.stderr.strip() or result.stdout.strip() or "merge failed").splitlines()[-1]
+            detail = f"conflicts in {', '.join(conflicts[:5])}" if conflicts else failure
             raise WorldError(f"cannot merge {item.branch} into {item.base}: {detail}; nothing was changed")
     finally:
         if not on_base:
