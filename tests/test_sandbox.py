@@ -291,3 +291,44 @@ def test_the_same_branch_deployed_twice_at_once_is_refused_once(lab: Cli, shop: 
     assert "already being deployed" in refused.stderr and refused.stderr.count("\n") == 1
     assert len(approvals(lab)) == 1
     assert len(worktrees(shop)) == 2, "one sandbox: the refused deploy removed nothing of the other's"
+
+
+def test_a_configured_demo_is_started_and_its_url_answers(ws: Workspace, server: Server, shop: Path) -> None:
+    folder = ws.agency_dir("WebAgency")
+    folder.mkdir()
+    (folder / "agency.json").write_text(json.dumps({
+        "name": "WebAgency",
+        "coordinator": {"name": "web-coordinator"},
+        "agents": [{"name": "frontend"}],
+        "sandbox": {
+            "test_command": PLAIN_TESTS,
+            "demo_command": f"{PY} -m http.server $SANDBOX_PORT --bind 127.0.0.1",
+        },
+    }))  # fmt: skip
+    cli = Cli(ws, server.socket_name, {})
+    assert cli("create", "WebAgency").returncode == 0
+    result = cli("deploy", "WebAgency", "feature/mul")
+    assert result.returncode == 0, result.stderr
+    [item] = approvals(cli)
+    assert item["demo_url"].startswith("http://localhost:")
+    import urllib.request
+
+    def page() -> str:
+        try:
+            with urllib.request.urlopen(item["demo_url"].replace("localhost", "127.0.0.1"), timeout=2) as response:
+                return response.read().decode()
+        except OSError:
+            return ""
+
+    assert "test_mul.py" in wait_for(page), "the demo serves the branch's own files"
+
+
+def test_the_notify_hook_hears_of_new_work(lab: Cli, tmp_path: Path) -> None:
+    heard = tmp_path / "heard.txt"
+    hook = tmp_path / "hook.sh"
+    hook.write_text(f'#!/bin/sh\necho "$TMUX_AGENCY_APPROVAL_ID $TMUX_AGENCY_APPROVAL_BRANCH | $1" > {heard}\n')
+    hook.chmod(0o755)
+    settings = json.loads(lab.workspace.settings_path.read_text())
+    lab.workspace.settings_path.write_text(json.dumps({**settings, "notify_command": str(hook)}))
+    assert lab("deploy", "CodeAgency", "feature/mul", "--test-command", PLAIN_TESTS).returncode == 0
+    assert heard.read_text().startswith("1 feature/mul | tmux-agency: approval #1 from CodeAgency")
