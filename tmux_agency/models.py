@@ -229,3 +229,20 @@ class ApprovalItem(StrictModel):
     decided_by: str | None = None
     decided_at: datetime | None = None
     feedback: str | None = None
+
+
+TaskState = Literal["submitted", "working", "blocked", "in_review", "completed", "failed", "canceled"]
+
+
+class TaskRecord(StrictModel):
+    """One node of registry/task_graph.json: a task, its agency and what it waits for."""
+
+    id: str
+    title: str
+    agency: str | None = None
+    needs: list[str] = Field(default_factory=list)  # capabilities, when no agency is named
+    after: list[str] = Field(default_factory=list)  # ids of the tasks it depends on
+    priority: Literal["low", "medium", "high", "critical"] = "medium"
+    state: TaskState = "submitted"
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
