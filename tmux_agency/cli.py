@@ -483,6 +483,42 @@ def cmd_approval_cli(args: argparse.Namespace) -> int:
             print(f"{PROG}: {exc}\n")
 
 
+def _parse_size(text: str) -> tuple[int, int]:
+    import re
+
+    match = re.fullmatch(r"(\d{2,4})x(\d{2,4})", text or "")
+    if not match or not (40 <= int(match[1]) <= 1000 and 12 <= int(match[2]) <= 500):
+        raise UsageError(f"--size {text!r}: use COLSxROWS, e.g. 120x40 (40-1000 columns, 12-500 rows)")
+    return int(match[1]), int(match[2])
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    ws = _workspace(args)
+    tmux = _tmux(args)
+    if args.snapshot:
+        size = _parse_size(args.size or "120x40")
+        path = Path(args.snapshot).expanduser().resolve()
+        if path.suffix.lower() != ".svg":
+            raise UsageError(f"--snapshot {args.snapshot!r}: the file must end in .svg")
+        if not path.parent.is_dir():
+            raise UsageError(f"--snapshot {args.snapshot!r}: folder {path.parent} does not exist")
+        from tmux_agency.tui.app import snapshot
+
+        snapshot(ws, tmux, path, size)
+        print(f"control room rendered to {path}")
+        return 0
+    if args.size:
+        raise UsageError("--size goes with --snapshot; the live control room fills the terminal")
+    if not sys.stdout.isatty():
+        raise UsageError("the control room needs a terminal; use --snapshot PATH.svg to render it headless")
+    from tmux_agency.tui.app import ControlRoom
+
+    ControlRoom(ws, tmux).run()
+    return 0
+
+
 def cmd_agent(args: argparse.Namespace) -> int:
     from tmux_agency.agent import run_agent
     from tmux_agency.workspace import AGENCY_ENV, AGENT_ENV
@@ -574,6 +610,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("reject", cmd_reject, "reject work: the feedback goes back to the agency")
     p.add_argument("id")
     p.add_argument("--feedback", required=True)
+
+    p = command("tui", cmd_tui, "the control room: agencies, message feed, task graph, approvals")
+    p.add_argument("--snapshot", metavar="PATH.svg", help="render the screen headless to an SVG and exit")
+    p.add_argument("--size", metavar="COLSxROWS", help="with --snapshot (default 120x40)")
 
     p = command("agent", cmd_agent, "run the scripted agent (the stand-in for an AI CLI)")
     p.add_argument("--agency")

@@ -206,6 +206,22 @@ class Tmux:
         finally:
             os.unlink(path)
 
+    def focus_pane(self, pane_id: str) -> str:
+        """Make the pane its session's current window and pane; return the session's name."""
+        session = self.display(pane_id, "#{session_name}")
+        self._cmd("select-window", "-t", pane_id, ";", "select-pane", "-t", pane_id)
+        return session
+
+    def is_current_server(self) -> bool:
+        """Whether we run inside a tmux client of this very server (then switch-client works)."""
+        current = os.environ.get("TMUX", "").split(",")[0]
+        if not current:
+            return False
+        return os.path.basename(current) == (self.socket_name or "default")
+
+    def switch_client(self, pane_id: str) -> None:
+        self._cmd("switch-client", "-t", pane_id)
+
     def clients(self) -> list[tuple[str, str]]:
         """(name, tty) of every client attached to the server: the people watching."""
         out = self._cmd("list-clients", "-F", f"#{{client_name}}{_SEP}#{{client_tty}}", ok_if_down=True)

@@ -1,0 +1,414 @@
+"""The control room: agencies, live message feed, task graph and approval queue, one key per action.
+
+The App composes the widgets and routes messages; every action calls a service (the same code
+the command line uses) in a worker thread, so the screen never waits on git or tmux. A
+watchfiles worker on registry/ wakes only the panes whose files changed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, OptionList, Static
+
+from tmux_agency.dashboard import AgencyView, AgentView, Dashboard, registry_file_kind
+from tmux_agency.errors import AgencyError, WorldError
+from tmux_agency.tmux import Tmux
+from tmux_agency.tui.screens.dialogs import ConfirmScreen, HelpScreen, PromptScreen
+from tmux_agency.tui.widgets.agencies import AgencyList
+from tmux_agency.tui.widgets.approvals import ApprovalQueue
+from tmux_agency.tui.widgets.feed import MessageFeed
+from tmux_agency.tui.widgets.taskgraph import TaskGraph
+from tmux_agency.workspace import Workspace
+
+Attach = Callable[["ControlRoom", Tmux, str, str], None]
+
+
+def attach_outside_tmux(app: ControlRoom, tmux: Tmux, session: str, pane_id: str) -> None:
+    """Hand the terminal to `tmux attach` and come back when the user detaches."""
+    argv = ["tmux", *(["-L", tmux.socket_name] if tmux.socket_name else []), "attach", "-t", f"={session}"]
+    env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+    with app.suspend():
+        subprocess.run(argv, env=env)
+
+
+class ControlRoom(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "tmux-agency"
+
+    BINDINGS = [
+        Binding("q", "quit", "quit"),
+        Binding("question_mark", "help", "help"),
+        Binding("a", "approve", "approve"),
+        Binding("r", "reject", "reject"),
+        Binding("m", "message", "message"),
+        Binding("d", "deploy", "deploy"),
+        Binding("n", "new_agency", "new"),
+        Binding("k", "kill_agency", "kill"),
+        Binding("slash", "filter", "filter"),
+        Binding("escape", "clear_filter", "clear filter", show=False),
+    ]
+
+    def __init__(
+        self,
+        ws: Workspace,
+        tmux: Tmux,
+        *,
+        watch: bool = True,
+        clock: Callable[[], datetime] | None = None,
+        attach: Attach | None = None,
+        refresh_s: float = 2.0,
+        load_older: bool = True,
+    ) -> None:
+        super().__init__()
+        self.ws = ws
+        self.tmux = tmux
+        self.dashboard = Dashboard(ws, tmux)
+        self.watch_registry = watch
+        self.clock = clock or datetime.now
+        self.attach = attach or attach_outside_tmux
+        self.refresh_s = refresh_s
+        self.load_older = load_older
+        self.history = None
+
+    # --- layout --------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="titlebar")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield AgencyList(id="agencies")
+                yield Static(id="preview")
+            with Vertical(id="right"):
+                yield MessageFeed(id="feed")
+                yield Input(placeholder="filter: words, agency:NAME, type:TASK — escape clears", id="filter")
+                with Horizontal(id="bottom"):
+                    yield TaskGraph(id="tasks")
+                    yield ApprovalQueue(id="approvals")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#agencies").border_title = "Agencies"
+        self.query_one("#preview").border_title = "Preview"
+        self.query_one("#feed").border_title = "Message feed"
+        self.query_one("#tasks").border_title = "Task graph"
+        self.query_one("#approvals").border_title = "Approvals"
+        self.query_one("#filter", Input).display = False
+        self.refresh_agencies_now()
+        self.history = self.dashboard.history_tail()
+        self.query_one(MessageFeed).set_rows(self.history.rows)
+        self.refresh_tasks()
+        self.refresh_approvals()
+        self.query_one(AgencyList).focus()
+        if self.load_older:
+            self.load_older_history()
+        if self.watch_registry:
+            self.watch_files()
+            self.set_interval(self.refresh_s, self.refresh_agencies_later)
+
+    # --- refreshing ----------------------------------------------------------------------------
+
+    def refresh_agencies_now(self) -> None:
+        agency_list = self.query_one(AgencyList)
+        views = self.dashboard.agencies(capture=agency_list.visible_pane_ids() or None)
+        self._show_agencies(views)
+
+    @work(thread=True, exclusive=True, group="agencies", exit_on_error=False)
+    def refresh_agencies_later(self) -> None:
+        capture = self.call_from_thread(lambda: self.query_one(AgencyList).visible_pane_ids())
+        views = self.dashboard.agencies(capture=capture)
+        self.call_from_thread(self._show_agencies, views)
+
+    def _show_agencies(self, views: list[AgencyView]) -> None:
+        self.query_one(AgencyList).show(views)
+        self._update_title()
+        self._update_preview()
+
+    def refresh_messages(self) -> None:
+        if self.history is not None:
+            self.query_one(MessageFeed).append(self.dashboard.history_after(self.history))
+
+    def refresh_tasks(self) -> None:
+        self.query_one(TaskGraph).show(self.dashboard.tasks())
+
+    def refresh_approvals(self) -> None:
+        queue = self.query_one(ApprovalQueue)
+        items = self.dashboard.approvals()
+        queue.show(items)
+        queue.border_title = f"Approvals ({len(items)})"
+
+    def _update_title(self) -> None:
+        tmux_state = f"tmux down: {self.dashboard.tmux_error}" if self.dashboard.tmux_error else "tmux up"
+        socket = f" -L {self.tmux.socket_name}" if self.tmux.socket_name else ""
+        self.query_one("#titlebar", Static).update(
+            f"[b]tmux-agency[/b] control room · {self.ws.root.name} · {tmux_state}{socket} · {self.clock():%H:%M}"
+        )
+
+    def _update_preview(self) -> None:
+        view = self.query_one(AgencyList).selected_view
+        preview = self.query_one("#preview", Static)
+        pane = self._pane_for(view)
+        if pane is None:
+            preview.update("[dim]select an agent to see its pane[/dim]")
+            return
+        lines = [line for line in self.dashboard.preview(pane).splitlines() if line.strip()]
+        height = max(3, preview.size.height - 2 or 10)
+        preview.update("\n".join(lines[-height:]) or "[dim](empty pane)[/dim]")
+        preview.border_title = f"Preview · {view.agency if isinstance(view, AgentView) else view.name}"
+
+    @staticmethod
+    def _pane_for(view: AgencyView | AgentView | None) -> str | None:
+        if isinstance(view, AgentView):
+            return view.pane_id
+        if isinstance(view, AgencyView) and view.agents:
+            return view.agents[0].pane_id
+        return None
+
+    def on_option_list_option_highlighted(self, _: OptionList.OptionHighlighted) -> None:
+        self._update_preview()
+
+    @work(thread=True, exit_on_error=False)
+    def load_older_history(self) -> None:
+        if self.history is None:
+            return
+        older = self.dashboard.history_before(self.history)
+        if older:
+            self.call_from_thread(self.query_one(MessageFeed).prepend, older)
+
+    @work(exclusive=True, group="watch", exit_on_error=False)
+    async def watch_files(self) -> None:
+        """Wake the panes whose registry files changed (watch the folder: files are replaced)."""
+        from watchfiles import awatch
+
+        self.ws.registry_dir.mkdir(parents=True, exist_ok=True)
+        async for changes in awatch(self.ws.registry_dir, debounce=30, step=10, recursive=False):
+            kinds = {registry_file_kind(path) for _, path in changes} - {None}
+            self.apply_changes(kinds)
+
+    def apply_changes(self, kinds: set[str | None]) -> None:
+        if "messages" in kinds:
+            self.refresh_messages()
+        if "agencies" in kinds:
+            self.refresh_agencies_later()
+        if "tasks" in kinds:
+            self.refresh_tasks()
+        if "approvals" in kinds:
+            self.refresh_approvals()
+
+    # --- actions -------------------------------------------------------------------------------
+
+    def _selected_agency(self) -> AgencyView | None:
+        view = self.query_one(AgencyList).selected_view
+        if isinstance(view, AgentView):
+            return next((a for a in self.query_one(AgencyList).views.values() if isinstance(a, AgencyView) and a.name == view.agency), None)
+        return view
+
+    def _tmux_ready(self, what: str) -> bool:
+        if self.dashboard.tmux_error:
+            self.notify(f"Cannot {what}: {self.dashboard.tmux_error}. Start tmux (or restore) and try again.", severity="error")
+            return False
+        return True
+
+    @work(thread=True, exit_on_error=False)
+    def run_service(self, description: str, call: Callable[[], str]) -> None:
+        """Run a service call off the screen's thread; say how it went."""
+        try:
+            done = call()
+        except AgencyError as exc:
+            self.call_from_thread(self.notify, f"{description}: {exc}", severity="error", timeout=8)
+            return
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
+            self.call_from_thread(self.notify, f"{description}: {type(exc).__name__}: {exc}", severity="error", timeout=8)
+            return
+        self.call_from_thread(self.notify, done)
+        self.call_from_thread(self.refresh_approvals)
+        self.call_from_thread(self.refresh_agencies_now)
+
+    def action_approve(self) -> None:
+        item = self.query_one(ApprovalQueue).selected
+        if item is None:
+            self.notify("Nothing waits for approval.", severity="warning")
+            return
+
+        def decided(yes: bool | None) -> None:
+            if yes:
+                from tmux_agency.approvals import approve
+
+                self.run_service(
+                    f"approve #{item.id}",
+                    lambda: f"Approved #{approve(self.ws, self.tmux, item.id).id}: {item.branch} merged into {item.base}",
+                )
+
+        self.push_screen(ConfirmScreen(f"Approve #{item.id} {item.agency}: {item.title}?\nThis merges {item.branch} into {item.base}."), decided)
+
+    def action_reject(self) -> None:
+        item = self.query_one(ApprovalQueue).selected
+        if item is None:
+            self.notify("Nothing waits for approval.", severity="warning")
+            return
+
+        def rejected(feedback: str | None) -> None:
+            if feedback:
+                from tmux_agency.approvals import reject
+
+                self.run_service(
+                    f"reject #{item.id}",
+                    lambda: f"Rejected #{reject(self.ws, self.tmux, item.id, feedback).id}: feedback sent to {item.agency}",
+                )
+
+        self.push_screen(
+            PromptScreen(f"Reject #{item.id} {item.agency}: {item.title}", "What should the agency change?", "enter sends the feedback to the agency · escape cancels"),
+            rejected,
+        )
+
+    def action_message(self) -> None:
+        view = self.query_one(AgencyList).selected_view
+        if view is None:
+            self.notify("Select an agency or agent first.", severity="warning")
+            return
+        agency = view.agency if isinstance(view, AgentView) else view.name
+        agent = view.name if isinstance(view, AgentView) else "coordinator"
+
+        def send(text: str | None) -> None:
+            if text:
+                from tmux_agency.bus import Bus
+
+                def call() -> str:
+                    [message] = Bus(self.ws, self.tmux).send(agency, agent, text, sender=(None, "human")).messages
+                    return f"Message {message['state']} to {agency}/{message['recipient_agent']}"
+
+                self.run_service("send", call)
+
+        self.push_screen(PromptScreen(f"Message to {agency}/{agent}", "TASK-001: … or STATUS, QUESTION …"), send)
+
+    def action_new_agency(self) -> None:
+        if not self._tmux_ready("create an agency") and self.dashboard.tmux_error and "not installed" in self.dashboard.tmux_error:
+            return
+
+        def create(name: str | None) -> None:
+            if name:
+                from tmux_agency.agencies import create_agency
+
+                self.run_service(f"create {name}", lambda: f"Created {create_agency(self.ws, self.tmux, name)[0].name}")
+
+        self.push_screen(PromptScreen("Create an agency from a template", "CodeAgency, QAAgency, DevOpsAgency, SecurityAgency, DocsAgency …"), create)
+
+    def action_kill_agency(self) -> None:
+        agency = self._selected_agency()
+        if agency is None:
+            self.notify("Select an agency first.", severity="warning")
+            return
+
+        def decided(yes: bool | None) -> None:
+            if yes:
+                from tmux_agency.agencies import kill_agency
+
+                self.run_service(f"kill {agency.name}", lambda: f"Killed {kill_agency(self.ws, self.tmux, agency.name).name}")
+
+        self.push_screen(ConfirmScreen(f"Kill {agency.name}? Its tmux session stops; its files stay."), decided)
+
+    def action_deploy(self) -> None:
+        agency = self._selected_agency()
+        if agency is None:
+            self.notify("Select an agency first.", severity="warning")
+            return
+
+        def deploy_branch(branch: str | None) -> None:
+            if branch:
+                from tmux_agency.approvals import enqueue, notify, report_failure
+                from tmux_agency.sandbox import deploy
+
+                def call() -> str:
+                    deployment = deploy(self.ws, self.tmux, agency.name, branch)
+                    if not deployment.run.green:
+                        report_failure(self.ws, self.tmux, deployment)
+                        return f"{branch} is red: the failures went to {agency.name}'s coordinator"
+                    item = enqueue(self.ws, deployment)
+                    notify(self.ws, self.tmux, item)
+                    return f"{branch} is green: approval #{item.id} waits for review"
+
+                self.run_service(f"deploy {branch}", call)
+
+        self.push_screen(PromptScreen(f"Deploy a branch of {agency.name} to the sandbox", "feature/…"), deploy_branch)
+
+    def on_option_list_option_selected(self, _: OptionList.OptionSelected) -> None:
+        self.action_jump()
+
+    def action_jump(self) -> None:
+        """Go to the selected agent's pane: switch the client inside tmux, else attach."""
+        view = self.query_one(AgencyList).selected_view
+        pane = self._pane_for(view)
+        if pane is None:
+            self.notify("Select an agent first.", severity="warning")
+            return
+        if not self._tmux_ready("jump to a pane"):
+            return
+        try:
+            session = self.tmux.focus_pane(pane)
+            if self.tmux.is_current_server():
+                self.tmux.switch_client(pane)
+            else:
+                self.attach(self, self.tmux, session, pane)
+        except AgencyError as exc:
+            self.notify(f"jump: {exc}", severity="error")
+        self.refresh_agencies_now()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self.query_one(MessageFeed).set_filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            self.query_one(MessageFeed).focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.display:
+            box.value = ""
+            box.display = False
+            self.query_one(MessageFeed).set_filter("")
+            self.query_one(MessageFeed).focus()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Approve", "Approve the selected work (merge it)", self.action_approve)
+        yield SystemCommand("Reject", "Reject the selected work with feedback", self.action_reject)
+        yield SystemCommand("Jump to pane", "Go to the selected agent's tmux pane", self.action_jump)
+        yield SystemCommand("Send message", "Send a message to the selected agent", self.action_message)
+        yield SystemCommand("Create agency", "Start an agency from a template", self.action_new_agency)
+        yield SystemCommand("Kill agency", "Stop the selected agency", self.action_kill_agency)
+        yield SystemCommand("Deploy", "Test a branch of the selected agency in the sandbox", self.action_deploy)
+        yield SystemCommand("Filter feed", "Filter the message feed", self.action_filter)
+        yield SystemCommand("Keys", "Show every key", self.action_help)
+
+
+def snapshot(ws: Workspace, tmux: Tmux, path: Path, size: tuple[int, int], clock: Callable[[], datetime] | None = None) -> None:
+    """Render the control room headless to an SVG and exit: CI's mode, and how screenshots are made."""
+    app = ControlRoom(ws, tmux, watch=False, clock=clock, load_older=False)
+
+    async def take(pilot) -> None:  # noqa: ANN001 - textual's Pilot
+        await pilot.pause()
+        await pilot.pause(0.2)
+        app.save_screenshot(filename=path.name, path=str(path.parent))
+        app.exit()
+
+    app.run(headless=True, size=size, auto_pilot=take)
+    if app.return_code or not path.is_file():
+        raise WorldError(f"the control room could not be rendered to {path}")

@@ -1,0 +1,93 @@
+"""Small modal dialogs: confirm, ask for a line of text (feedback, a message, a name), help."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Yes or no; `y`/enter confirm, `n`/escape cancel."""
+
+    BINDINGS = [Binding("y", "answer(True)", "yes"), Binding("n,escape", "answer(False)", "no")]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question, classes="dialog-title")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Yes (y)", id="yes", variant="success")
+                yield Button("No (n)", id="no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+
+class PromptScreen(ModalScreen[str | None]):
+    """One line of text: the reject feedback, a message to an agent, an agency name, a branch."""
+
+    BINDINGS = [Binding("escape", "cancel", "cancel")]
+
+    def __init__(self, title: str, placeholder: str = "", hint: str = "enter sends · escape cancels", value: str = "") -> None:
+        super().__init__()
+        self.title_text = title
+        self.placeholder = placeholder
+        self.hint = hint
+        self.value = value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.title_text, classes="dialog-title")
+            yield Input(value=self.value, placeholder=self.placeholder, id="prompt-input")
+            yield Static(self.hint, classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if text:
+            self.dismiss(text)
+        else:
+            self.notify("Type something first, or escape to cancel.", severity="warning")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+HELP = """\
+[b]Control room keys[/b]
+
+  [b]tab[/b] / [b]shift+tab[/b]  move between panes
+  [b]↑ ↓[/b]            select an agency, agent, message or approval
+  [b]enter[/b]          jump to the selected agent's pane (outside tmux: attach; detach to come back)
+  [b]m[/b]              send a message to the selected agent (or the agency's coordinator)
+  [b]a[/b]              approve the selected approval (asks to confirm; merges the branch)
+  [b]r[/b]              reject it, with feedback that goes back to the agency
+  [b]d[/b]              deploy a branch of the selected agency to the sandbox
+  [b]n[/b]              create an agency from a template
+  [b]k[/b]              kill the selected agency (asks to confirm)
+  [b]/[/b]              filter the message feed: words, agency:NAME, type:TASK · escape clears
+  [b]ctrl+p[/b]         command palette: every action
+  [b]?[/b]              this help            [b]q[/b]  quit
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss_help", "close")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog help"):
+            yield Static(HELP)
+
+    def action_dismiss_help(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,81 @@
+"""The agency list: each agency and its agents with their state, one line each."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from tmux_agency.dashboard import AgencyView, AgentView
+
+STATE_STYLES = {
+    "busy": "bold yellow",
+    "waiting": "bold magenta",
+    "idle": "green",
+    "running": "green",
+    "down": "bold red",
+}
+
+
+class AgencyList(OptionList):
+    """Rows `agency:NAME` and `agent:AGENCY/NAME`; the highlighted row survives refreshes."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.views: dict[str, AgencyView | AgentView] = {}
+
+    def show(self, agencies: list[AgencyView]) -> None:
+        current = self.highlighted_id
+        options: list[Option] = []
+        self.views = {}
+        for agency in agencies:
+            key = f"agency:{agency.name}"
+            self.views[key] = agency
+            mark = Text("● ", style="green") if agency.status == "running" else Text("○ ", style="red")
+            up_style = "green" if agency.up == len(agency.agents) else "yellow" if agency.up else "red"
+            label = Text.assemble(mark, (agency.name, "bold"), ("  ", ""), (f"{agency.up}/{len(agency.agents)} up", up_style))
+            options.append(Option(label, id=key))
+            for n, agent in enumerate(agency.agents):
+                key = f"agent:{agency.name}/{agent.name}"
+                self.views[key] = agent
+                branch = "└ " if n == len(agency.agents) - 1 else "├ "
+                queued = f" ✉{agent.queued}" if agent.queued else ""
+                options.append(
+                    Option(
+                        Text.assemble(
+                            ("  " + branch, "dim"),
+                            (f"{agent.name:<18}", "bold" if agent.coordinator else ""),
+                            (f" {agent.state}", STATE_STYLES.get(agent.state, "")),
+                            (queued, "yellow"),
+                        ),
+                        id=key,
+                    )
+                )
+        self.clear_options()
+        self.add_options(options)
+        if current and current in self.views:
+            self.highlighted = self.get_option_index(current)
+        elif options and self.highlighted is None:
+            self.highlighted = 0
+
+    @property
+    def highlighted_id(self) -> str | None:
+        if self.highlighted is None or self.highlighted >= self.option_count:
+            return None
+        return self.get_option_at_index(self.highlighted).id
+
+    @property
+    def selected_view(self) -> AgencyView | AgentView | None:
+        key = self.highlighted_id
+        return self.views.get(key) if key else None
+
+    def visible_pane_ids(self) -> set[str]:
+        """Panes of the agents on screen: only those are captured to read their state."""
+        first = self.scroll_offset.y
+        last = first + max(self.size.height, 40)
+        ids = set()
+        for index in range(first, min(last, self.option_count)):
+            view = self.views.get(self.get_option_at_index(index).id or "")
+            if isinstance(view, AgentView) and view.pane_id:
+                ids.add(view.pane_id)
+        return ids

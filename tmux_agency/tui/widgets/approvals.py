@@ -1,0 +1,82 @@
+"""The approval queue and the selected item's facts."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from tmux_agency.models import ApprovalItem
+
+
+def item_details(item: ApprovalItem | None) -> Text:
+    if item is None:
+        return Text("nothing waits for review", style="dim")
+    t = item.tests
+    text = Text()
+    text.append(f"#{item.id} {item.agency}: {item.title}", style="bold")
+    if item.revision > 1:
+        text.append(f"  (rev {item.revision})", style="yellow")
+    text.append(f"\nbranch {item.branch} → {item.base}  commit {item.commit[:10]}\n")
+    text.append(f"tests  {t.passed} passed", style="green")
+    text.append(f", {t.failed} failed" + (f", {t.skipped} skipped" if t.skipped else ""))
+    if item.coverage is not None:
+        text.append(f" · {item.coverage:g}% coverage")
+    text.append(f"\nfiles  {item.files_changed} changed, ")
+    text.append(f"+{item.additions}", style="green")
+    text.append(" ")
+    text.append(f"-{item.deletions}", style="red")
+    if item.demo_url:
+        text.append(f"\ndemo   {item.demo_url}", style="underline")
+    return text
+
+
+class ApprovalQueue(Vertical):
+    DEFAULT_CSS = """
+    ApprovalQueue DataTable { height: 1fr; }
+    ApprovalQueue #approval-details { height: auto; max-height: 7; padding: 0 1; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.items: list[ApprovalItem] = []
+
+    def compose(self) -> ComposeResult:
+        table: DataTable = DataTable(id="approval-table", cursor_type="row", zebra_stripes=True)
+        table.add_columns("#", "agency", "title", "tests", "cov", "+/-")
+        yield table
+        yield Static(id="approval-details")
+
+    def show(self, items: list[ApprovalItem]) -> None:
+        table = self.query_one(DataTable)
+        selected = self.selected
+        self.items = items
+        table.clear()
+        for item in items:
+            t = item.tests
+            table.add_row(
+                str(item.id),
+                item.agency,
+                item.title[:28],
+                f"{t.passed}✓ {t.failed}✗",
+                f"{item.coverage:g}%" if item.coverage is not None else "–",
+                f"+{item.additions} -{item.deletions}",
+                key=str(item.id),
+            )
+        if selected and any(i.id == selected.id for i in items):
+            table.move_cursor(row=[i.id for i in items].index(selected.id))
+        self._show_details()
+
+    @property
+    def selected(self) -> ApprovalItem | None:
+        table = self.query_one(DataTable)
+        if not self.items or table.cursor_row is None or table.cursor_row >= len(self.items):
+            return None
+        return self.items[table.cursor_row]
+
+    def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
+        self._show_details()
+
+    def _show_details(self) -> None:
+        self.query_one("#approval-details", Static).update(item_details(self.selected))
