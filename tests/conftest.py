@@ -11,6 +11,9 @@ from tmux_agency.workspace import Workspace, init_workspace
 
 from .helpers import Cli, make_project
 
+# The sandbox fixtures (shop, ws, lab) serve the sandbox and the control-room tests alike.
+pytest_plugins = ["tests.sandbox_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -139,7 +139,7 @@ def payload_summary(payload: dict[str, Any]) -> str:
     """A short human line for a payload: 'handoff FEAT-123 feature/x (high)'."""
     bits = [str(payload.get("type", "message"))]
     for key in ("task", "branch", "status", "severity", "message"):
-        if payload.get(key):
+        if payload.get(key) and payload.get(key) != "none":
             bits.append(str(payload[key]))
     if payload.get("priority"):
         bits.append(f"({payload['priority']})")

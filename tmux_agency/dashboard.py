@@ -75,7 +75,11 @@ class FeedRow:
             recipient = message["recipient_agent"]
         else:
             recipient = message["recipient_agency"]
-        text = payload_summary(message["payload"]) if message.get("payload") else message["body"]
+        if message.get("payload"):
+            # The type has its own column: the summary without its leading type word.
+            text = payload_summary(message["payload"]).removeprefix(str(message["payload"].get("type", ""))).strip()
+        else:
+            text = message["body"]
         return cls(
             id=message["id"],
             time=datetime.fromisoformat(message["time"]),
@@ -123,7 +127,7 @@ class Dashboard:
         others show running/down from the process table."""
         records = raw_records(self.ws)
         try:
-            panes = {p.pane_id: p for p in self.tmux.list_panes()}
+            panes = {p.pane_id: p for p in self.tmux.list_panes(strict=True)}
             self.tmux_error = None
         except AgencyError as exc:
             panes = {}

@@ -134,10 +134,11 @@ class Tmux:
 
     # --- panes ------------------------------------------------------------------------------
 
-    def list_panes(self) -> list[PaneInfo]:
-        """Every pane on the server in one call; empty when the server is down."""
+    def list_panes(self, strict: bool = False) -> list[PaneInfo]:
+        """Every pane on the server in one call; empty when the server is down (unless `strict`:
+        then TmuxUnavailable says so)."""
         panes = []
-        for line in self._cmd("list-panes", "-a", "-F", _PANE_FORMAT, ok_if_down=True):
+        for line in self._cmd("list-panes", "-a", "-F", _PANE_FORMAT, ok_if_down=not strict):
             parts = line.split(_SEP)
             if len(parts) != len(_PANE_FIELDS):
                 continue

@@ -147,7 +147,7 @@ class ControlRoom(App[None]):
         queue.border_title = f"Approvals ({len(items)})"
 
     def _update_title(self) -> None:
-        tmux_state = f"tmux down: {self.dashboard.tmux_error}" if self.dashboard.tmux_error else "tmux up"
+        tmux_state = "[b red]tmux down[/]" if self.dashboard.tmux_error else "[green]tmux up[/]"
         socket = f" -L {self.tmux.socket_name}" if self.tmux.socket_name else ""
         self.query_one("#titlebar", Static).update(
             f"[b]tmux-agency[/b] control room · {self.ws.root.name} · {tmux_state}{socket} · {self.clock():%H:%M}"

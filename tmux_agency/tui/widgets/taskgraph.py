@@ -11,7 +11,7 @@ STATE_MARKS = {
     "completed": ("✓", "green"),
     "working": ("◐", "yellow"),
     "in_review": ("◎", "cyan"),
-    "blocked": ("⛔", "red"),
+    "blocked": ("■", "bold red"),
     "submitted": ("○", "white"),
     "failed": ("✗", "bold red"),
     "canceled": ("⊘", "dim"),
@@ -31,7 +31,7 @@ def render_graph(tasks: list[TaskRecord]) -> Text:
             children.setdefault(parents[0], []).append(task)
         else:
             roots.append(task)
-    text = Text()
+    text = Text(no_wrap=True, overflow="ellipsis")
     seen: set[str] = set()
 
     def draw(task: TaskRecord, depth: int) -> None:

@@ -1,0 +1,187 @@
+"""The control room: snapshots on a realistic registry, and Pilot driving the real App."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from libtmux import Server
+
+from tmux_agency.sample_registry import populate
+from tmux_agency.tmux import Tmux
+from tmux_agency.tui.app import ControlRoom
+from tmux_agency.tui.widgets.approvals import ApprovalQueue
+from tmux_agency.tui.widgets.feed import MessageFeed
+from tmux_agency.workspace import Workspace, init_workspace
+
+from .helpers import Cli, wait_for
+from .sandbox_fixtures import PLAIN_TESTS, coordinator_received, run_git
+
+SIZE = (140, 42)
+NO_SERVER = "tmux-agency-snapshot-no-server"  # a socket nothing listens on: tmux shows as down
+
+
+def fixed_clock() -> datetime:
+    return datetime(2026, 11, 25, 10, 42, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def utc(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
+def sample_ws(tmp_path: Path, utc: None) -> Workspace:
+    project = tmp_path / "project"
+    project.mkdir()
+    workspace, _ = init_workspace(tmp_path / "ws", project)
+    populate(workspace)
+    return workspace
+
+
+def room(ws: Workspace, socket: str = NO_SERVER, **kwargs) -> ControlRoom:
+    return ControlRoom(ws, Tmux(socket), watch=False, clock=fixed_clock, load_older=False, **kwargs)
+
+
+# --- snapshots --------------------------------------------------------------------------------------
+
+
+class TestSnapshots:
+    def test_main_screen(self, sample_ws: Workspace, snap_compare) -> None:
+        assert snap_compare(room(sample_ws), terminal_size=SIZE)
+
+    def test_approval_details_of_the_second_item(self, sample_ws: Workspace, snap_compare) -> None:
+        async def select_second(pilot) -> None:
+            pilot.app.query_one("#approval-table").focus()
+            await pilot.press("down")
+
+        assert snap_compare(room(sample_ws), terminal_size=SIZE, run_before=select_second)
+
+    def test_reject_modal(self, sample_ws: Workspace, snap_compare) -> None:
+        assert snap_compare(room(sample_ws), terminal_size=SIZE, press=["r", *"Split the page into two PRs"])
+
+    def test_feed_filtered_to_handoffs(self, sample_ws: Workspace, snap_compare) -> None:
+        assert snap_compare(room(sample_ws), terminal_size=SIZE, press=["slash", *"type:handoff"])
+
+    def test_help(self, sample_ws: Workspace, snap_compare) -> None:
+        assert snap_compare(room(sample_ws), terminal_size=SIZE, press=["question_mark"])
+
+
+# --- behaviour ------------------------------------------------------------------------------------
+
+
+async def test_the_filter_keeps_matching_messages_only(sample_ws: Workspace) -> None:
+    app = room(sample_ws)
+    async with app.run_test(size=SIZE) as pilot:
+        feed = app.query_one(MessageFeed)
+        everything = len(feed.shown)
+        await pilot.press("slash", *"agency:QAAgency type:results")
+        await pilot.pause()
+        rows = [feed.rows[i] for i in feed.shown]
+        assert 0 < len(rows) < everything
+        assert all(r.type == "results" and "QAAgency" in r.agencies for r in rows)
+        await pilot.press("escape")
+        assert len(feed.shown) == everything
+
+
+async def test_without_tmux_it_shows_the_registry_and_explains(sample_ws: Workspace) -> None:
+    app = room(sample_ws)
+    async with app.run_test(size=SIZE) as pilot:
+        assert "tmux down" in str(app.query_one("#titlebar").render())
+        assert len(app.query_one(ApprovalQueue).items) == 2
+        app.query_one("#agencies").focus()
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert any("Cannot jump to a pane" in n.message for n in app._notifications)
+
+
+def test_a_bad_snapshot_size_is_refused(sample_ws: Workspace, tmp_path: Path) -> None:
+    for size in ("big", "10x10", "120x", "99999x40"):
+        out = subprocess.run(
+            [sys.executable, "-m", "tmux_agency", "--home", str(sample_ws.root), "tui", "--snapshot", str(tmp_path / "s.svg"), "--size", size],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        assert out.returncode == 2 and out.stderr.count("\n") == 1 and "--size" in out.stderr
+    assert not (tmp_path / "s.svg").exists()
+
+
+def test_snapshot_mode_renders_headless_and_exits_0(sample_ws: Workspace, tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "tmux_agency", "--home", str(sample_ws.root), "--socket", NO_SERVER,
+         "tui", "--snapshot", str(tmp_path / "room.svg"), "--size", "100x30"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    svg = (tmp_path / "room.svg").read_text()
+    assert svg.startswith("<svg") and "Approvals" in svg and "CodeAgency" in svg
+
+
+# --- with a real tmux server and real git -----------------------------------------------------------
+
+
+async def test_approve_from_the_keyboard_merges_and_tells_the_agency(lab: Cli, shop: Path) -> None:  # noqa: F811
+    assert lab("deploy", "CodeAgency", "feature/mul", "--test-command", PLAIN_TESTS).returncode == 0
+    app = ControlRoom(lab.workspace, Tmux(lab.socket), watch=False, clock=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        app.query_one("#approval-table").focus()
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press("y")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    assert json.loads(lab("approvals", "--all", "--json").stdout)[0]["status"] == "approved"
+    assert run_git(shop, "log", "-1", "--format=%s").startswith("Merge feature/mul into main: approval #1")
+    wait_for(lambda: any("approval #1" in t and t.startswith("COMPLETE") for t in coordinator_received(lab)))
+
+
+async def test_reject_from_the_keyboard_sends_the_feedback(lab: Cli, shop: Path) -> None:  # noqa: F811
+    assert lab("deploy", "CodeAgency", "feature/mul", "--test-command", PLAIN_TESTS).returncode == 0
+    app = ControlRoom(lab.workspace, Tmux(lab.socket), watch=False, clock=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r", *"Please add a docstring", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    assert json.loads(lab("approvals", "--all", "--json").stdout)[0]["status"] == "rejected"
+    wait_for(lambda: any("Please add a docstring" in t for t in coordinator_received(lab)))
+    assert "Please add a docstring" in (lab.workspace.agency_dir("CodeAgency") / "lessons.md").read_text()
+
+
+async def test_enter_jumps_to_the_selected_agents_pane(cli: Cli, server: Server) -> None:
+    assert cli("create", "Jump", "--agents", "alpha,beta").returncode == 0
+    attached = []
+    app = ControlRoom(
+        cli.workspace, Tmux(server.socket_name), watch=False, clock=fixed_clock,
+        attach=lambda app, tmux, session, pane: attached.append((session, pane)),
+    )  # fmt: skip
+    async with app.run_test(size=SIZE) as pilot:
+        app.query_one("#agencies").focus()
+        await pilot.press("down", "down", "down")  # Jump, coordinator, alpha, beta
+        await pilot.press("enter")
+        await pilot.pause()
+    beta = next(a for a in json.loads(cli("status", "Jump", "--json").stdout)["agents"] if a["name"] == "beta")
+    assert attached == [("Jump", beta["pane_id"])]
+    active = server.cmd("display-message", "-p", "-t", "=Jump:", "#{window_name}").stdout[0]
+    assert active == "beta", "the session now shows beta's window, so attaching lands there"
+
+
+async def test_a_write_by_another_process_appears_on_screen(cli: Cli, server: Server) -> None:
+    assert cli("create", "Live", "--agents", "worker").returncode == 0
+    app = ControlRoom(cli.workspace, Tmux(server.socket_name), watch=True, clock=fixed_clock, refresh_s=30)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.3)  # the watcher is running
+        assert cli("send", "Live", "worker", "STATUS from another process").returncode == 0
+        feed = app.query_one(MessageFeed)
+        for _ in range(50):
+            if any(r.text == "STATUS from another process" for r in feed.rows):
+                break
+            await pilot.pause(0.1)
+        assert any(r.text == "STATUS from another process" for r in feed.rows)
