@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 
+from rich.markup import escape
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -160,10 +161,31 @@ class ControlRoom(App[None]):
         if pane is None:
             preview.update("[dim]select an agent to see its pane[/dim]")
             return
-        lines = [line for line in self.dashboard.preview(pane).splitlines() if line.strip()]
-        height = max(3, preview.size.height - 2 or 10)
-        preview.update("\n".join(lines[-height:]) or "[dim](empty pane)[/dim]")
+        lines = [escape(line) for line in self.dashboard.preview(pane).splitlines() if line.strip()]
+        recent = self._recent_messages(view)
+        height = max(3, (preview.size.height - 2 or 12) - len(recent) - (1 if recent else 0))
+        text = "\n".join(lines[-height:]) or "[dim](empty pane)[/dim]"
+        if recent:
+            text += "\n[dim]── recent messages ──[/dim]\n" + "\n".join(recent)
+        preview.update(text)
         preview.border_title = f"Preview · {view.agency if isinstance(view, AgentView) else view.name}"
+
+    def _recent_messages(self, view: AgencyView | AgentView | None, count: int = 3) -> list[str]:
+        """The last few messages to or from the selected agent (or agency), newest last."""
+        if view is None:
+            return []
+        agency = view.agency if isinstance(view, AgentView) else view.name
+        agent = view.name if isinstance(view, AgentView) else None
+        found = []
+        for row in reversed(self.query_one(MessageFeed).rows[-5000:]):
+            if agency not in row.agencies:
+                continue
+            if agent and not (row.sender.endswith(f"/{agent}") or row.recipient == agent):
+                continue
+            found.append(f"[dim]{row.time.astimezone():%H:%M}[/dim] {escape(row.type)} {escape(row.text[:60])}")
+            if len(found) == count:
+                break
+        return list(reversed(found))
 
     @staticmethod
     def _pane_for(view: AgencyView | AgentView | None) -> str | None:
