@@ -185,3 +185,24 @@ async def test_a_write_by_another_process_appears_on_screen(cli: Cli, server: Se
                 break
             await pilot.pause(0.1)
         assert any(r.text == "STATUS from another process" for r in feed.rows)
+
+
+def test_agent_states_come_from_the_pane(cli: Cli, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    """idle at its prompt, busy while it works, down once its program exits — read from the pane
+    by the scripted agent's profile, with one list-panes for all agents."""
+    from tmux_agency.dashboard import Dashboard
+
+    monkeypatch.setenv("TMUX_AGENCY_AGENT_PACE", "8")
+    assert cli("create", "States", "--agents", "worker").returncode == 0
+    board = Dashboard(cli.workspace, Tmux(server.socket_name))
+
+    def state(name: str) -> str:
+        [agency] = board.agencies()
+        return next(a.state for a in agency.agents if a.name == name)
+
+    wait_for(lambda: state("worker") == "idle")
+    assert cli("send", "States", "worker", "TASK-9: take your time").returncode == 0
+    wait_for(lambda: state("worker") == "busy")
+    pane = json.loads(cli("status", "States", "--json").stdout)["agents"][1]["pane_id"]
+    server.cmd("send-keys", "-t", pane, "C-c")  # a person stops the program
+    wait_for(lambda: state("worker") == "down")
