@@ -7,6 +7,7 @@ its end first (the first frame must not wait for 100,000 messages), the rest on 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from tmux_agency.tmux import Tmux
 from tmux_agency.workspace import Workspace
 
 AgentState = str  # busy | waiting | idle | running | down
+FEED_TEXT = 400  # characters of a message the feed keeps: what one line can show
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class AgencyView:
         return sum(1 for a in self.agents if a.state != "down")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FeedRow:
     """One message as the feed shows it."""
 
@@ -87,7 +89,7 @@ class FeedRow:
             type=message["type"],
             sender=sender,
             recipient=recipient,
-            text=" ".join(text.split()),
+            text=" ".join(text.split())[:FEED_TEXT],
             agencies=tuple(a for a in (sender_agency, message["recipient_agency"]) if a),
         )
 
@@ -217,8 +219,20 @@ class Dashboard:
         """Everything older than the window (read in the background, after the first frame)."""
         if window.start == 0:
             return []
-        records, _ = self.registry.read_lines_with_offsets(HISTORY, 0)
-        return [FeedRow.from_message(e["message"]) for off, e in records if off < window.start and e.get("event") == "message"]
+        rows = []
+        # Streamed line by line, and state events skipped before parsing: the history can be
+        # 100,000 messages and more; only the small rows stay in memory.
+        with open(self.registry.path(HISTORY), "rb") as handle:
+            for line in handle:
+                if handle.tell() > window.start:
+                    break
+                if b'"event":"message"' not in line[:60]:
+                    continue
+                try:
+                    rows.append(FeedRow.from_message(json.loads(line)["message"]))
+                except (ValueError, KeyError):
+                    continue  # a torn line left by a killed writer
+        return rows
 
     def history_after(self, window: HistoryWindow) -> list[FeedRow]:
         rows, window.end = self._rows(window.end)

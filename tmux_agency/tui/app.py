@@ -7,6 +7,7 @@ watchfiles worker on registry/ wakes only the panes whose files changed.
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 from collections.abc import Callable, Iterable
@@ -80,6 +81,7 @@ class ControlRoom(App[None]):
         self.refresh_s = refresh_s
         self.load_older = load_older
         self.history = None
+        self._last_views: list[AgencyView] | None = None
 
     # --- layout --------------------------------------------------------------------------------
 
@@ -130,7 +132,9 @@ class ControlRoom(App[None]):
         self.call_from_thread(self._show_agencies, views)
 
     def _show_agencies(self, views: list[AgencyView]) -> None:
-        self.query_one(AgencyList).show(views)
+        if views != self._last_views:  # rebuilding hundreds of rows for nothing costs a frame
+            self._last_views = views
+            self.query_one(AgencyList).show(views)
         self._update_title()
         self._update_preview()
 
@@ -205,6 +209,10 @@ class ControlRoom(App[None]):
         older = self.dashboard.history_before(self.history)
         if older:
             self.call_from_thread(self.query_one(MessageFeed).prepend, older)
+            # The history's rows live as long as the app: keep the garbage collector from walking
+            # them again and again (full collections over 100,000 rows stalled keystrokes).
+            gc.collect()
+            gc.freeze()
 
     @work(exclusive=True, group="watch", exit_on_error=False)
     async def watch_files(self) -> None:
