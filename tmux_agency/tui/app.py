@@ -20,7 +20,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 
 from tmux_agency.dashboard import AgencyView, AgentView, Dashboard, registry_file_kind
 from tmux_agency.errors import AgencyError, WorldError
@@ -31,6 +31,11 @@ from tmux_agency.tui.widgets.approvals import ApprovalQueue
 from tmux_agency.tui.widgets.feed import MessageFeed
 from tmux_agency.tui.widgets.taskgraph import TaskGraph
 from tmux_agency.workspace import Workspace
+
+KEY_BAR = (
+    "[b]enter[/] jump  [b]a[/] approve  [b]r[/] reject  [b]m[/] message  [b]d[/] deploy  [b]n[/] new  "
+    "[b]k[/] kill  [b]/[/] filter  [b]tab[/] pane  [b]?[/] help  [b]^p[/] palette  [b]q[/] quit"
+)
 
 Attach = Callable[["ControlRoom", Tmux, str, str], None]
 
@@ -93,11 +98,14 @@ class ControlRoom(App[None]):
                 yield Static(id="preview")
             with Vertical(id="right"):
                 yield MessageFeed(id="feed")
-                yield Input(placeholder="filter: words, agency:NAME, type:TASK — escape clears", id="filter")
+                yield Input(placeholder="/ filter the feed: words, agency:NAME, type:TASK — escape clears", id="filter")
                 with Horizontal(id="bottom"):
                     yield TaskGraph(id="tasks")
                     yield ApprovalQueue(id="approvals")
-        yield Footer()
+        # A fixed key bar rather than Textual's Footer: the Footer rebuilds itself on every focus
+        # change (its bindings follow the focused widget), which cost ~100 ms per tab at 100k
+        # messages; every key here is the app's own, whatever has focus.
+        yield Static(KEY_BAR, id="keybar")
 
     def on_mount(self) -> None:
         self.query_one("#agencies").border_title = "Agencies"
@@ -105,7 +113,6 @@ class ControlRoom(App[None]):
         self.query_one("#feed").border_title = "Message feed"
         self.query_one("#tasks").border_title = "Task graph"
         self.query_one("#approvals").border_title = "Approvals"
-        self.query_one("#filter", Input).display = False
         self.refresh_agencies_now()
         self.history = self.dashboard.history_tail()
         self.query_one(MessageFeed).set_rows(self.history.rows)
@@ -393,9 +400,8 @@ class ControlRoom(App[None]):
         self.refresh_agencies_now()
 
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.display = True
-        box.focus()
+        # The filter line is always there (showing and hiding it re-laid out the whole screen).
+        self.query_one("#filter", Input).focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter":
@@ -407,9 +413,8 @@ class ControlRoom(App[None]):
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)
-        if box.display:
+        if box.has_focus or box.value:
             box.value = ""
-            box.display = False
             self.query_one(MessageFeed).set_filter("")
             self.query_one(MessageFeed).focus()
 
