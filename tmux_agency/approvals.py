@@ -7,7 +7,6 @@ refused. Every decision records who made it and when.
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import shlex
 import subprocess
@@ -234,11 +233,3 @@ def _tell(ws: Workspace, tmux: Tmux, agency: str, text: str) -> None:
     except UsageError:
         pass  # the agency was killed meanwhile: the decision stands, the log has it
 
-
-def approved_log(ws: Workspace) -> list[dict]:
-    records, _ = registry_of(ws).read_lines(APPROVED_LOG)
-    return records
-
-
-def as_json(item: ApprovalItem) -> str:
-    return json.dumps(item.model_dump(mode="json"))

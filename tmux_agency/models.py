@@ -118,7 +118,6 @@ class Settings(StrictModel):
     notify_command: str | None = None
 
 
-AgentState = Literal["running", "down", "unknown"]
 AgencyStatus = Literal["running", "stopped"]
 
 
@@ -154,7 +153,6 @@ class AgencyRecord(StrictModel):
 
 MessageKind = Literal["intra", "inter", "broadcast"]
 DeliveryState = Literal["queued", "delivered", "acknowledged"]
-INTRA_TYPES = ("STATUS", "TASK", "QUESTION", "COMPLETE", "BLOCKED", "NOTE")
 
 
 class Message(StrictModel):
