@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -316,3 +317,22 @@ def test_log_follow_shows_new_messages_as_they_are_sent(team: Cli) -> None:
         follower.wait(10)
     assert "Dev/py" in lines[0] and "STATUS live one" in lines[0]
     assert "Dev/js" in lines[1] and "STATUS live two" in lines[1]
+
+
+def test_a_reused_pane_id_after_a_server_restart_never_gets_another_agencys_message(
+    cli: Cli, server: Server, transcripts: Path
+) -> None:
+    """tmux numbers panes from %0 again after a restart: a stale record must not type into them."""
+    assert cli("create", "Old", "--agents", "one").returncode == 0
+    old_pane = pane_of(cli, "Old", "one")
+    server.kill()
+    assert cli("create", "New", "--agents", "uno").returncode == 0
+    reused = {a["pane_id"] for a in status(cli, "New")["agents"]}
+    assert old_pane in reused, "the new server gave the old pane id to another agency"
+
+    result = cli("send", "Old", "one", "STATUS meant for Old only")
+    assert result.returncode == 0 and "queued" in result.stdout and "now belongs to session 'New'" in result.stdout
+    time.sleep(0.5)
+    for agent in ("new-coordinator", "uno"):
+        assert "STATUS meant for Old only" not in received(transcripts, "New", agent)
+    assert all(a["state"] == "down" for a in status(cli, "Old")["agents"])

@@ -269,7 +269,7 @@ def brief_agents(
             agent_spec = spec.agent(name)
             assert agent_spec is not None
             text = compose_briefing(spec, agent_spec, folder)
-            delivery = type_into_agent(tmux, record.pane_id, text, profile, lock_dir)
+            delivery = type_into_agent(tmux, record.pane_id, text, profile, lock_dir, session=spec.name)
             if delivery.ok:
                 result.briefed.append(name)
                 log_activity(folder, "BRIEFING", f"{name}: briefing delivered ({len(text.splitlines())} lines)")
@@ -449,7 +449,7 @@ def _revive_agents(ws: Workspace, tmux: Tmux, record: AgencyRecord) -> tuple[lis
     project = str(ws.project_dir())
     for agent in record.agents:
         state = tmux.pane_process(agent.pane_id) if agent.pane_id else None
-        if state is None or state[1]:
+        if state is None or state[1] or state[2] != record.session:
             env = pane_environment(ws, tmux, record.name, agent.name)
             pane_id = tmux.new_window(record.session, agent.window, project, env)
             agent = agent.model_copy(update={"pane_id": pane_id})

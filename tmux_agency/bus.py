@@ -357,6 +357,7 @@ class Bus:
         outcome = type_into_agent(
             self.tmux, target.get("pane_id"), render(message), profile, self.lock_dir,
             still_wanted=lambda: not self._delivered_since(offset, message["id"]), on_typed=mark_delivered,
+            session=record.get("session") if record else None,
         )  # fmt: skip
         if outcome.outcome == "skipped":
             return {**message, "state": "delivered", "reason": None}

@@ -143,6 +143,8 @@ class Dashboard:
             agents = []
             for agent in record.get("agents", []):
                 pane = panes.get(agent.get("pane_id") or "")
+                if pane is not None and pane.session != record.get("session"):
+                    pane = None  # a pane id reused by another session after a server restart
                 profile = profile_for(agent["program"])
                 if pane is None or pane.dead or not program_running(profile, pane.pane_pid, table):
                     state = "down"

@@ -38,13 +38,17 @@ class Delivery:
         return self.outcome == "delivered"
 
 
-def agent_alive(tmux: Tmux, pane_id: str | None, profile: ProgramProfile) -> tuple[bool, str]:
-    """Whether the pane exists and still runs the agent's program; if not, why."""
+def agent_alive(tmux: Tmux, pane_id: str | None, profile: ProgramProfile, session: str | None = None) -> tuple[bool, str]:
+    """Whether the pane exists (in the agency's own session) and still runs the agent's program;
+    if not, why."""
     if not pane_id:
         return False, "the agent has no pane"
     state = tmux.pane_process(pane_id)
     if state is None or state[1]:
         return False, f"pane {pane_id} is gone"
+    if session is not None and state[2] != session:
+        # A restarted tmux server reuses pane ids: this one now belongs to someone else.
+        return False, f"pane {pane_id} now belongs to session {state[2]!r}, not {session!r}"
     if not program_running(profile, state[0], ProcessTable.snapshot()):
         return False, f"pane {pane_id} no longer runs {profile.name} (it fell back to a shell)"
     return True, ""
@@ -81,6 +85,7 @@ def type_into_agent(
     lock_dir: Path,
     still_wanted: Callable[[], bool] | None = None,
     on_typed: Callable[[], None] | None = None,
+    session: str | None = None,
 ) -> Delivery:
     """Paste `text` into the agent's pane and submit it, if the agent can safely receive it.
 
@@ -93,7 +98,7 @@ def type_into_agent(
     if not pane_id:
         return Delivery("agent-down", "the agent has no pane")
     with pane_lock(lock_dir, tmux.socket_name, pane_id):
-        alive, why = agent_alive(tmux, pane_id, profile)
+        alive, why = agent_alive(tmux, pane_id, profile, session)
         if not alive:
             return Delivery("agent-down", why)
         if still_wanted is not None and not still_wanted():

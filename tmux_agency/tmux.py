@@ -156,16 +156,17 @@ class Tmux:
             )
         return panes
 
-    def pane_process(self, pane_id: str) -> tuple[int, bool] | None:
-        """(the pane's process id, whether the pane is dead), or None when there is no such pane."""
+    def pane_process(self, pane_id: str) -> tuple[int, bool, str] | None:
+        """(the pane's process id, whether it is dead, its session), or None when there is no such
+        pane. Pane ids are reused after a server restart: callers check the session too."""
         try:
-            out = self._cmd("display-message", "-p", "-t", pane_id, "#{pane_pid} #{pane_dead}")
+            out = self._cmd("display-message", "-p", "-t", pane_id, f"#{{pane_pid}}{_SEP}#{{pane_dead}}{_SEP}#{{session_name}}")
         except WorldError:
             return None
-        if not out or not out[0].split()[0].isdigit():
+        parts = out[0].split(_SEP) if out else []
+        if len(parts) != 3 or not parts[0].isdigit():
             return None
-        pid, dead = out[0].split()
-        return int(pid), dead == "1"
+        return int(parts[0]), parts[1] == "1", parts[2]
 
     def capture(self, pane_id: str, history: int = 0) -> str:
         """The visible text of a pane (plus `history` lines of scrollback), without colours."""
@@ -218,7 +219,9 @@ class Tmux:
         current = os.environ.get("TMUX", "").split(",")[0]
         if not current:
             return False
-        return os.path.basename(current) == (self.socket_name or "default")
+        if self.socket_name is None:
+            return True  # inside tmux, a plain `tmux` command talks to the current server
+        return os.path.basename(current) == self.socket_name
 
     def switch_client(self, pane_id: str) -> None:
         self._cmd("switch-client", "-t", pane_id)
