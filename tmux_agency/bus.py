@@ -94,11 +94,15 @@ def new_message(
     recipient: tuple[str, str],
     body: str,
     payload: dict[str, Any] | None = None,
+    *,
+    message_id: str | None = None,
+    at: datetime | None = None,
 ) -> Msg:
-    """A queued message with every field of models.Message."""
-    now = _now()
+    """A queued message with every field of models.Message; `message_id` and `at` fix what is
+    otherwise the clock's and chance's (sample data and tests that must be reproducible)."""
+    now = at or _now()
     return {
-        "id": new_message_id(now),
+        "id": message_id or new_message_id(now),
         "time": now.isoformat(),
         "kind": kind,
         "type": type_,

@@ -396,9 +396,6 @@ def _write_history(registry: Registry, story: _Story, count: int, start: datetim
     """The hash-chained history, built in memory and written at once (mode 0600)."""
     lines: list[str] = []
     prev: str | None = None
-    # Every field a message has, in the bus's order and with its defaults (queued, no reason);
-    # new_message per message would cost a clock read and a random id each, a second at 100k.
-    blank = new_message("intra", "NOTE", (None, None), ("", ""), "")
     clock = start + timedelta(seconds=45)
     made = 0
     first_state = 0
@@ -413,19 +410,10 @@ def _write_history(registry: Registry, story: _Story, count: int, start: datetim
         sent = []
         for offset, (kind, type_, sender, recipient, body, payload) in enumerate(batch):
             made += 1
-            message = {
-                **blank,
-                "id": f"m{made:08d}",
-                "time": (clock + timedelta(microseconds=1_500 * offset)).isoformat(),
-                "kind": kind,
-                "type": type_,
-                "sender_agency": sender[0],
-                "sender_agent": sender[1],
-                "recipient_agency": recipient[0],
-                "recipient_agent": recipient[1],
-                "body": body,
-                "payload": payload,
-            }
+            message = new_message(
+                kind, type_, sender, recipient, body, payload,
+                message_id=f"m{made:08d}", at=clock + timedelta(microseconds=1_500 * offset),
+            )  # fmt: skip
             seq = len(lines) + 1
             digest, line = _message_event(seq, message, prev)
             if made == 1:
