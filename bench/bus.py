@@ -105,7 +105,12 @@ def main() -> int:
         subprocess.run(["git", "init", "-q", str(project)], check=True)
         ws, _ = init_workspace(root / "ws", project)
         python = sys.executable
-        cli = [python, "-m", "tmux_agency"]
+        # What agents run: the installed `tmux-agency` script next to this interpreter.
+        script = Path(python).with_name("tmux-agency")
+        cli = [str(script)] if script.exists() else [python, "-m", "tmux_agency"]
+        # pip compiles a package's bytecode when it installs it; an editable install does not,
+        # and without bytecode every call would recompile our sources (~40 ms).
+        subprocess.run([python, "-m", "compileall", "-q", str(Path(__file__).resolve().parent.parent / "tmux_agency")], check=True)
         subprocess.run([*cli, "create", "Bench", "--agents", "worker"], env=env, cwd=str(root), check=True, capture_output=True)
         tmux = Tmux(socket)
         bus = Bus(ws, tmux)

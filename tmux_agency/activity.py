@@ -16,12 +16,15 @@ def activity_log_path(agency_dir: Path) -> Path:
 def log_activity(agency_dir: Path, event: str, text: str, when: datetime | None = None) -> None:
     """Append `EVENT text` with a UTC timestamp; one write, so concurrent writers never interleave."""
     path = activity_log_path(agency_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
     stamp = (when or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
     # Keep one event per line whatever the text holds: newlines are shown, not obeyed.
     flat = text.replace("\r", "\\r").replace("\n", "\\n")
     line = f"{stamp} {event} {flat}\n".encode("utf-8", errors="replace")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+    except FileNotFoundError:  # the first line: make logs/ (not checked before every line)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
     try:
         os.write(fd, line)
     finally:

@@ -25,17 +25,18 @@ messages as plain dicts of the `Message` model's fields and never imports pydant
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
-import secrets
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Iterable
 
-from tinydb import Query
-from tinydb.table import Document
+try:  # the builtin module: hashlib's OpenSSL import costs ~8 ms per agent call
+    from _sha256 import sha256  # Python 3.11
+except ImportError:  # pragma: no cover - 3.12+ renamed it
+    try:
+        from _sha2 import sha256
+    except ImportError:
+        from hashlib import sha256
 
 from tmux_agency import registry as reg
 from tmux_agency.activity import log_activity
@@ -48,7 +49,12 @@ from tmux_agency.registry import Registry
 from tmux_agency.tmux import Tmux
 from tmux_agency.workspace import AGENCY_ENV, AGENT_ENV, Workspace, validate_name
 
+TYPE_CHECKING = False  # not typing's: agent commands skip its import (see registry.py)
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
+    from typing import Any
+
     from tmux_agency.models import Message
 
 HISTORY = "messages.jsonl"
@@ -61,7 +67,7 @@ _TASK_ID = re.compile(r"^\s*TASK-[A-Za-z0-9_.-]+", re.IGNORECASE)
 CATCH_UP_GRACE_S = 10.0
 MAX_TEXT = 1_000_000  # characters: far above any briefing, far below what would choke tmux
 
-Msg = dict[str, Any]  # one message: the fields of models.Message, as stored
+Msg = dict  # one message (dict[str, Any]): the fields of models.Message, as stored
 
 
 def message_type(text: str, given: str | None = None) -> str:
@@ -84,7 +90,7 @@ def _now() -> datetime:
 
 def new_message_id(now: datetime | None = None) -> str:
     # Sortable by time, unique across processes without coordination.
-    return f"m{(now or _now()).strftime('%Y%m%d%H%M%S%f')}{secrets.token_hex(3)}"
+    return f"m{(now or _now()).strftime('%Y%m%d%H%M%S%f')}{os.urandom(3).hex()}"
 
 
 def new_message(
@@ -130,7 +136,7 @@ def sender_from_env() -> tuple[str | None, str]:
 
 def chain_hash(event: dict[str, Any]) -> str:
     body = {k: v for k, v in event.items() if k != "hash"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+    return sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
 def label(agency: str | None, agent: str | None) -> str:
@@ -158,9 +164,13 @@ def render(message: Msg) -> str:
     return f"[{kind} from {message['sender_agency']}] {message['body']}"
 
 
-@dataclass
 class SendResult:
-    messages: list[Msg]
+    """The messages one send made, each with its delivery state."""
+
+    __slots__ = ("messages",)
+
+    def __init__(self, messages: list[Msg]) -> None:
+        self.messages = messages
 
 
 class Bus:
@@ -169,6 +179,7 @@ class Bus:
         self.tmux = tmux
         self.registry = Registry(ws.registry_dir)
         self.lock_dir = ws.registry_dir / ".panes"
+        self._agency_dirs: dict[str, Path] = {}
 
     # --- sending ----------------------------------------------------------------------------
 
@@ -253,12 +264,18 @@ class Bus:
         )
         agencies = {message["recipient_agency"]}
         sender = message["sender_agency"]
-        if sender and sender != message["recipient_agency"] and (self.ws.agencies_dir / sender).is_dir():
+        if sender and sender != message["recipient_agency"] and self._agency_dir(sender).is_dir():
             agencies.add(sender)
         when = datetime.fromisoformat(message["time"])
         for agency in agencies:
             event = "RECEIVED" if agency == message["recipient_agency"] else "SENT"
-            log_activity(self.ws.agency_dir(agency), event, line, when=when)
+            log_activity(self._agency_dir(agency), event, line, when=when)
+
+    def _agency_dir(self, agency: str) -> Path:
+        folder = self._agency_dirs.get(agency)
+        if folder is None:
+            folder = self._agency_dirs[agency] = self.ws.agency_dir(agency)
+        return folder
 
     # --- delivery ---------------------------------------------------------------------------
 
@@ -280,13 +297,15 @@ class Bus:
     def queued(self, agency: str | None = None, agent: str | None = None) -> list[Msg]:
         """Messages waiting for their agent, oldest first (each with its history `offset`)."""
         docs = [
-            dict(d)
-            for d in self.registry.snapshot(reg.MESSAGES).all()
+            d
+            for d in self.registry.documents(reg.MESSAGES)
             if (agency is None or d["recipient_agency"] == agency) and (agent is None or d["recipient_agent"] == agent)
         ]
         return sorted(docs, key=lambda m: (m["time"], m["id"]))
 
     def _enqueue(self, message: Msg, offset: int) -> None:
+        from tinydb import Query
+
         with self.registry.transaction(reg.MESSAGES) as queue:
             queue.upsert({**message, "offset": offset}, Query().id == message["id"])
 
@@ -296,6 +315,8 @@ class Bus:
         Reads the history from the checkpoint only. Messages younger than `grace_s` may still be
         in their sender's hands, so they wait for a later sweep.
         """
+        from tinydb.table import Document
+
         found = 0
         with self.registry.transaction(reg.MESSAGES) as db:
             meta = db.table("checkpoint")
@@ -327,6 +348,8 @@ class Bus:
         pending = self.queued(agency, agent)
         if not pending:
             return []
+        from tinydb import Query
+
         records = {r["name"]: r for r in raw_records(self.ws)}
         results = []
         for message in pending:

@@ -10,10 +10,12 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
-
 from tmux_agency.errors import AgencyError, UsageError
+
+TYPE_CHECKING = False  # not typing's: agent commands skip its import (see registry.py)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any, NoReturn
 
 PROG = "tmux-agency"
 
@@ -24,6 +26,23 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"{PROG}: {message} (see '{self.prog} --help')\n")
         raise SystemExit(2)
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        # argparse measures the terminal with shutil, whose import costs every agent call ~5 ms
+        # (add_argument makes a formatter even when no help is printed).
+        return self.formatter_class(prog=self.prog, width=_help_width())
+
+
+def _help_width() -> int:
+    """The width argparse would choose: the terminal's columns less 2."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 80
+    return max(columns - 2, 11)
 
 
 # --- shared plumbing ---------------------------------------------------------------------------
@@ -527,103 +546,159 @@ def cmd_agent(args: argparse.Namespace) -> int:
 
 
 # --- parser ------------------------------------------------------------------------------------
+# One entry per command: name, function, help, and how to add its arguments. `main` builds only
+# the parser of the command being run: building all of them costs ~17 ms, which every agent
+# would pay on every `send`.
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = _Parser(add_help=False)
-    common.add_argument("--home", default=argparse.SUPPRESS, help="the workspace folder (default: $TMUX_AGENCY_HOME, or the nearest above)")
-    common.add_argument("--socket", default=argparse.SUPPRESS, help="tmux server socket name, as tmux -L (default: $TMUX_AGENCY_SOCKET)")
-
-    parser = _Parser(prog=PROG, description="Teams of AI coding agents in tmux, with a human approval gate.", parents=[common])
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-
-    def command(name: str, func: Callable[[argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_, description=help_, parents=[common])
-        p.set_defaults(func=func)
-        return p
-
-    p = command("init", cmd_init, "make a workspace with the five starter agencies")
+def _args_init(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", nargs="?", help="workspace folder (default: --home or the current folder)")
     p.add_argument("--project", help="the git repository the agents work on (default: the current folder)")
 
-    p = command("create", cmd_create, "start an agency in its own tmux session")
+
+def _args_create(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", help="agency name, e.g. CodeAgency")
     p.add_argument("--agents", help="specialists, comma-separated (default: from agency.json)")
     p.add_argument("--coordinator", help="the coordinator's name (default: from agency.json)")
     p.add_argument("--capabilities", help="capabilities, comma-separated")
     p.add_argument("--program", help="program for every agent, e.g. claude (default: the scripted agent)")
 
-    p = command("list", cmd_list, "list registered agencies")
+
+def _args_list(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true")
 
-    p = command("status", cmd_status, "windows, agents and whether each agent's program runs")
+
+def _args_status(p: argparse.ArgumentParser) -> None:
     p.add_argument("agency", nargs="?")
     p.add_argument("--json", action="store_true")
 
-    p = command("kill", cmd_kill, "stop an agency's session and unregister it")
+
+def _args_kill(p: argparse.ArgumentParser) -> None:
     p.add_argument("agency")
 
-    command("restore", cmd_restore, "re-create every registered agency whose session is gone")
 
-    p = command("send", cmd_send, "send a message to an agent: send AGENCY AGENT TEXT (in a pane: send AGENT TEXT)")
+def _args_send(p: argparse.ArgumentParser) -> None:
     p.add_argument("words", nargs="+", metavar="ARG")
     p.add_argument("--type", help="STATUS, TASK, QUESTION, COMPLETE, BLOCKED or NOTE (default: from the text)")
     p.add_argument("--json", action="store_true")
 
-    p = command("send-inter", cmd_send_inter, "send a JSON message to another agency: send-inter FROM TO JSON")
+
+def _args_send_inter(p: argparse.ArgumentParser) -> None:
     p.add_argument("words", nargs="+", metavar="ARG")
     p.add_argument("--json", action="store_true")
 
-    p = command("broadcast", cmd_broadcast, "send a JSON message to every active agency: broadcast FROM JSON")
+
+def _args_broadcast(p: argparse.ArgumentParser) -> None:
     p.add_argument("words", nargs="+", metavar="ARG")
     p.add_argument("--json", action="store_true")
 
-    p = command("deliver", cmd_deliver, "deliver queued messages to agents that are back")
+
+def _args_deliver(p: argparse.ArgumentParser) -> None:
     p.add_argument("agency", nargs="?")
 
-    p = command("inbox", cmd_inbox, "messages to an agency or agent, with their delivery states")
+
+def _args_inbox(p: argparse.ArgumentParser) -> None:
     p.add_argument("agency", nargs="?")
     p.add_argument("agent", nargs="?")
     p.add_argument("--json", action="store_true")
 
-    p = command("log", cmd_log, "the message log")
+
+def _args_log(p: argparse.ArgumentParser) -> None:
     p.add_argument("--follow", "-f", action="store_true")
     p.add_argument("--agency")
     p.add_argument("--type")
     p.add_argument("--verify", action="store_true", help="check the log's hash chain")
     p.add_argument("--json", action="store_true")
 
-    p = command("deploy", cmd_deploy, "test a branch in the sandbox; green work joins the approval queue")
+
+def _args_deploy(p: argparse.ArgumentParser) -> None:
     p.add_argument("agency")
     p.add_argument("branch")
     p.add_argument("--test-command", help="instead of the agency's sandbox.test_command")
 
-    p = command("approvals", cmd_approvals, "the approval queue")
+
+def _args_approvals(p: argparse.ArgumentParser) -> None:
     p.add_argument("--all", action="store_true", help="decided items too")
     p.add_argument("--json", action="store_true")
 
-    command("approval-cli", cmd_approval_cli, "review the approval queue interactively")
 
-    p = command("approve", cmd_approve, "approve work: merge it into its base branch")
+def _args_approve(p: argparse.ArgumentParser) -> None:
     p.add_argument("id")
 
-    p = command("reject", cmd_reject, "reject work: the feedback goes back to the agency")
+
+def _args_reject(p: argparse.ArgumentParser) -> None:
     p.add_argument("id")
     p.add_argument("--feedback", required=True)
 
-    p = command("tui", cmd_tui, "the control room: agencies, message feed, task graph, approvals")
+
+def _args_tui(p: argparse.ArgumentParser) -> None:
     p.add_argument("--snapshot", metavar="PATH.svg", help="render the screen headless to an SVG and exit")
     p.add_argument("--size", metavar="COLSxROWS", help="with --snapshot (default 120x40)")
 
-    p = command("agent", cmd_agent, "run the scripted agent (the stand-in for an AI CLI)")
+
+def _args_agent(p: argparse.ArgumentParser) -> None:
     p.add_argument("--agency")
     p.add_argument("--name")
     p.add_argument("--pace", type=float, help="seconds a task takes (default: $TMUX_AGENCY_AGENT_PACE or 2)")
+
+
+COMMANDS: list[tuple[str, Callable[[argparse.Namespace], int], str, Callable[[argparse.ArgumentParser], None] | None]] = [
+    ("init", cmd_init, "make a workspace with the five starter agencies", _args_init),
+    ("create", cmd_create, "start an agency in its own tmux session", _args_create),
+    ("list", cmd_list, "list registered agencies", _args_list),
+    ("status", cmd_status, "windows, agents and whether each agent's program runs", _args_status),
+    ("kill", cmd_kill, "stop an agency's session and unregister it", _args_kill),
+    ("restore", cmd_restore, "re-create every registered agency whose session is gone", None),
+    ("send", cmd_send, "send a message to an agent: send AGENCY AGENT TEXT (in a pane: send AGENT TEXT)", _args_send),
+    ("send-inter", cmd_send_inter, "send a JSON message to another agency: send-inter FROM TO JSON", _args_send_inter),
+    ("broadcast", cmd_broadcast, "send a JSON message to every active agency: broadcast FROM JSON", _args_broadcast),
+    ("deliver", cmd_deliver, "deliver queued messages to agents that are back", _args_deliver),
+    ("inbox", cmd_inbox, "messages to an agency or agent, with their delivery states", _args_inbox),
+    ("log", cmd_log, "the message log", _args_log),
+    ("deploy", cmd_deploy, "test a branch in the sandbox; green work joins the approval queue", _args_deploy),
+    ("approvals", cmd_approvals, "the approval queue", _args_approvals),
+    ("approval-cli", cmd_approval_cli, "review the approval queue interactively", None),
+    ("approve", cmd_approve, "approve work: merge it into its base branch", _args_approve),
+    ("reject", cmd_reject, "reject work: the feedback goes back to the agency", _args_reject),
+    ("tui", cmd_tui, "the control room: agencies, message feed, task graph, approvals", _args_tui),
+    ("agent", cmd_agent, "run the scripted agent (the stand-in for an AI CLI)", _args_agent),
+]
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or with `only` just the top level and that one command."""
+    common = _Parser(add_help=False)
+    common.add_argument("--home", default=argparse.SUPPRESS, help="the workspace folder (default: $TMUX_AGENCY_HOME, or the nearest above)")
+    common.add_argument("--socket", default=argparse.SUPPRESS, help="tmux server socket name, as tmux -L (default: $TMUX_AGENCY_SOCKET)")
+
+    parser = _Parser(prog=PROG, description="Teams of AI coding agents in tmux, with a human approval gate.", parents=[common])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, func, help_, add_arguments in COMMANDS:
+        if only is not None and name != only:
+            continue
+        p = sub.add_parser(name, help=help_, description=help_, parents=[common])
+        p.set_defaults(func=func)
+        if add_arguments is not None:
+            add_arguments(p)
     return parser
 
 
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The command named in argv (after the global --home/--socket), if it is a known one."""
+    words = iter(argv)
+    for word in words:
+        if word in ("--home", "--socket"):
+            next(words, None)
+        elif not word.startswith("-"):
+            return word if any(word == name for name, *_ in COMMANDS) else None
+        elif not word.startswith(("--home=", "--socket=")):
+            return None  # --help or a mistake: the full parser explains
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(only=_command_word(argv))
     args = parser.parse_args(argv)
     for name in ("home", "socket"):
         if not hasattr(args, name):

@@ -13,25 +13,36 @@ from __future__ import annotations
 import fcntl
 import os
 import time
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal
 
 from tmux_agency.processes import ProcessTable
-from tmux_agency.programs import ProgramProfile, program_running
-from tmux_agency.tmux import Tmux
+from tmux_agency.programs import program_running
 
-Outcome = Literal["delivered", "agent-down", "not-accepted", "unverified", "skipped"]
+TYPE_CHECKING = False  # not typing's: agent commands skip its import (see registry.py)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+    from typing import Literal
+
+    from tmux_agency.programs import ProgramProfile
+    from tmux_agency.tmux import Tmux
+
+    Outcome = Literal["delivered", "agent-down", "not-accepted", "unverified", "skipped"]
 
 VERIFY_TIMEOUT_S = 1.5
 
 
-@dataclass(frozen=True)
 class Delivery:
-    outcome: Outcome
-    reason: str = ""
+    """How a delivery ended: `outcome` is one of Outcome, `reason` says why it is not delivered."""
+
+    __slots__ = ("outcome", "reason")
+
+    def __init__(self, outcome: Outcome, reason: str = "") -> None:
+        self.outcome = outcome
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"Delivery({self.outcome!r}, {self.reason!r})"
 
     @property
     def ok(self) -> bool:
@@ -43,7 +54,13 @@ def agent_alive(tmux: Tmux, pane_id: str | None, profile: ProgramProfile, sessio
     if not, why."""
     if not pane_id:
         return False, "the agent has no pane"
-    state = tmux.pane_process(pane_id)
+    return _judge_pane(pane_id, tmux.pane_process(pane_id), profile, session)
+
+
+def _judge_pane(
+    pane_id: str, state: tuple[int, bool, str] | None, profile: ProgramProfile, session: str | None
+) -> tuple[bool, str]:
+    """Judge a pane by what tmux.pane_process() said about it."""
     if state is None or state[1]:
         return False, f"pane {pane_id} is gone"
     if session is not None and state[2] != session:
@@ -98,16 +115,17 @@ def type_into_agent(
     if not pane_id:
         return Delivery("agent-down", "the agent has no pane")
     with pane_lock(lock_dir, tmux.socket_name, pane_id):
-        alive, why = agent_alive(tmux, pane_id, profile, session)
+        # tmux calls are paired where they can be: each costs a process start (~6 ms here).
+        state, before = tmux.pane_process_and_fingerprint(pane_id)
+        alive, why = _judge_pane(pane_id, state, profile, session)
         if not alive:
             return Delivery("agent-down", why)
         if still_wanted is not None and not still_wanted():
             return Delivery("skipped", "already delivered by another process")
-        before = tmux.fingerprint(pane_id)
         tmux.paste(pane_id, text)
         time.sleep(profile.submit_delay_ms / 1000)
-        tmux.press_enter(pane_id)
-        if not _wait_for_change(tmux, pane_id, before, VERIFY_TIMEOUT_S):
+        after_enter = tmux.press_enter_and_fingerprint(pane_id)
+        if after_enter == before and not _wait_for_change(tmux, pane_id, before, VERIFY_TIMEOUT_S):
             tmux.press_enter(pane_id)  # the one retry: an Enter the program swallowed
             if not _wait_for_change(tmux, pane_id, before, VERIFY_TIMEOUT_S):
                 return Delivery("unverified", f"pane {pane_id} showed no sign of the text after a retry")

@@ -8,18 +8,16 @@ one `ps` call serves every pane of a refresh.
 from __future__ import annotations
 
 import subprocess
-from collections import defaultdict
-from dataclasses import dataclass
+from collections import defaultdict, namedtuple
 from pathlib import Path
 
 _PROC = Path("/proc")
 
 
-@dataclass(frozen=True)
-class Process:
-    pid: int
-    ppid: int
-    args: str
+class Process(namedtuple("Process", "pid ppid args")):
+    """One process: pid: int, ppid: int, args: str (its command line)."""
+
+    __slots__ = ()
 
 
 class ProcessTable:

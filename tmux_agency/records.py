@@ -6,17 +6,16 @@ record was validated when it was written.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from tinydb import Query
-
 from tmux_agency import registry as reg
 from tmux_agency.errors import UsageError, WorldError
 from tmux_agency.names import COORDINATOR_ALIAS
 from tmux_agency.registry import Registry
 from tmux_agency.workspace import Workspace, validate_name
 
+TYPE_CHECKING = False  # not typing's: agent commands skip its import (see registry.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     from tmux_agency.models import AgencyRecord
 
 
@@ -47,7 +46,7 @@ def get_record(ws: Workspace, name: str) -> AgencyRecord:
 
 
 def raw_records(ws: Workspace) -> list[dict[str, Any]]:
-    return [dict(doc) for doc in registry_of(ws).snapshot(reg.AGENCIES).all()]
+    return registry_of(ws).documents(reg.AGENCIES)
 
 
 def raw_record(ws: Workspace, name: str) -> dict[str, Any]:
@@ -68,5 +67,7 @@ def raw_agent(record: dict[str, Any], name: str) -> dict[str, Any] | None:
 
 
 def save_record(ws: Workspace, record: AgencyRecord) -> None:
+    from tinydb import Query
+
     with registry_of(ws).transaction(reg.AGENCIES) as db:
         db.upsert(record.model_dump(mode="json"), Query().name == record.name)

@@ -12,15 +12,12 @@ loaded on first use of `server`, by the faces that need them (the control room).
 from __future__ import annotations
 
 import os
-import secrets
-import shutil
 import subprocess
-import tempfile
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections import namedtuple
 
 from tmux_agency.errors import TmuxUnavailable, WorldError
 
+TYPE_CHECKING = False  # not typing's: agent commands skip its import (see registry.py)
 if TYPE_CHECKING:
     import libtmux
 
@@ -40,15 +37,20 @@ _PANE_FORMAT = _SEP.join(f"#{{{field}}}" for field in _PANE_FIELDS)
 _SERVER_DOWN_HINTS = ("no server running", "error connecting to", "server exited unexpectedly")
 
 
-@dataclass(frozen=True)
-class PaneInfo:
-    session: str
-    window_index: int
-    window_name: str
-    pane_id: str
-    pane_pid: int
-    current_command: str
-    dead: bool
+class PaneInfo(namedtuple("PaneInfo", "session window_index window_name pane_id pane_pid current_command dead")):
+    """One pane as `list-panes` reports it (session: str, window_index: int, window_name: str,
+    pane_id: str, pane_pid: int, current_command: str, dead: bool)."""
+
+    __slots__ = ()
+
+
+# What a pane shows plus its scrollback size and cursor: it changes whenever the program prints,
+# even when the visible lines look the same. Two tmux commands, appended to others' calls.
+_FINGERPRINT = ("capture-pane", "-p", "-t", "{pane}", ";", "display-message", "-p", "-t", "{pane}", "#{history_size},#{cursor_x},#{cursor_y}")
+
+
+def _fingerprint_args(pane_id: str) -> list[str]:
+    return [pane_id if arg == "{pane}" else arg for arg in _FINGERPRINT]
 
 
 class Tmux:
@@ -67,13 +69,16 @@ class Tmux:
             self._server = libtmux.Server(socket_name=self.socket_name)
         return self._server
 
-    def _cmd(self, *args: str, ok_if_down: bool = False) -> list[str]:
-        """Run one tmux command; return its stdout lines or raise a one-line error."""
-        binary = shutil.which("tmux")
-        if binary is None:
-            raise TmuxUnavailable("tmux is not installed (install it, e.g. 'apt-get install tmux')")
-        argv = [binary, *(["-L", self.socket_name] if self.socket_name else []), *args]
-        result = subprocess.run(argv, capture_output=True, text=True, encoding="utf-8", errors="backslashreplace")
+    def _cmd(self, *args: str, ok_if_down: bool = False, stdin: str | None = None) -> list[str]:
+        """Run one tmux command (or several joined by ';'); return its stdout lines or raise a
+        one-line error."""
+        argv = ["tmux", *(["-L", self.socket_name] if self.socket_name else []), *args]
+        try:
+            result = subprocess.run(
+                argv, input=stdin, capture_output=True, text=True, encoding="utf-8", errors="backslashreplace"
+            )
+        except FileNotFoundError:
+            raise TmuxUnavailable("tmux is not installed (install it, e.g. 'apt-get install tmux')") from None
         stdout = result.stdout.split("\n")
         while stdout and stdout[-1] == "":
             stdout.pop()
@@ -176,14 +181,26 @@ class Tmux:
         return "\n".join(self._cmd(*args))
 
     def fingerprint(self, pane_id: str) -> str:
-        """What a pane shows plus its scrollback size and cursor, in one tmux call: it changes
-        whenever the program prints, even when the visible lines look the same."""
-        return "\n".join(
-            self._cmd(
-                "capture-pane", "-p", "-t", pane_id, ";",
-                "display-message", "-p", "-t", pane_id, "#{history_size},#{cursor_x},#{cursor_y}",
+        """A pane's fingerprint (see _FINGERPRINT), in one tmux call."""
+        return "\n".join(self._cmd(*_fingerprint_args(pane_id)))
+
+    def pane_process_and_fingerprint(self, pane_id: str) -> tuple[tuple[int, bool, str] | None, str]:
+        """pane_process() and fingerprint() in one tmux call (delivery needs both, every time)."""
+        try:
+            out = self._cmd(
+                "display-message", "-p", "-t", pane_id, f"#{{pane_pid}}{_SEP}#{{pane_dead}}{_SEP}#{{session_name}}", ";",
+                *_fingerprint_args(pane_id),
             )  # fmt: skip
-        )
+        except WorldError:
+            return None, ""
+        parts = out[0].split(_SEP) if out else []
+        if len(parts) != 3 or not parts[0].isdigit():
+            return None, ""
+        return (int(parts[0]), parts[1] == "1", parts[2]), "\n".join(out[1:])
+
+    def press_enter_and_fingerprint(self, pane_id: str) -> str:
+        """Press Enter, then take the pane's fingerprint, in one tmux call."""
+        return "\n".join(self._cmd("send-keys", "-t", pane_id, "Enter", ";", *_fingerprint_args(pane_id)))
 
     def send_literal(self, pane_id: str, text: str) -> None:
         """Type `text` into a pane literally: 'Enter' or 'C-c' arrive as those letters."""
@@ -195,18 +212,12 @@ class Tmux:
     def paste(self, pane_id: str, text: str) -> None:
         """Paste `text` into a pane as one bracketed paste (if the program asked for brackets).
 
-        Long text goes through a private file rather than argv (one argument is capped at 128 KiB
-        on Linux), and a uniquely named buffer that the paste deletes.
+        The text goes through stdin rather than argv (one argument is capped at 128 KiB on Linux)
+        or a file (it may hold secrets), into a uniquely named buffer that the paste deletes.
         """
-        buffer = f"tmux-agency-{secrets.token_hex(6)}"
-        fd, path = tempfile.mkstemp(prefix="tmux-agency-paste-")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            # One tmux call for both steps (';' separates tmux commands).
-            self._cmd("load-buffer", "-b", buffer, path, ";", "paste-buffer", "-p", "-d", "-b", buffer, "-t", pane_id)
-        finally:
-            os.unlink(path)
+        buffer = f"tmux-agency-{os.urandom(6).hex()}"
+        # One tmux call for both steps (';' separates tmux commands; '-' reads stdin).
+        self._cmd("load-buffer", "-b", buffer, "-", ";", "paste-buffer", "-p", "-d", "-b", buffer, "-t", pane_id, stdin=text)
 
     def focus_pane(self, pane_id: str) -> str:
         """Make the pane its session's current window and pane; return the session's name."""
