@@ -75,6 +75,9 @@ class TestSnapshots:
     def test_help(self, sample_ws: Workspace, snap_compare) -> None:
         assert snap_compare(room(sample_ws), terminal_size=SIZE, press=["question_mark"])
 
+    def test_new_agency_from_a_template(self, sample_ws: Workspace, snap_compare) -> None:
+        assert snap_compare(room(sample_ws), terminal_size=SIZE, press=["n", "down", "down"])
+
 
 # --- behaviour ------------------------------------------------------------------------------------
 
@@ -153,6 +156,45 @@ async def test_reject_from_the_keyboard_sends_the_feedback(lab: Cli, shop: Path)
     assert json.loads(lab("approvals", "--all", "--json").stdout)[0]["status"] == "rejected"
     wait_for(lambda: any("Please add a docstring" in t for t in coordinator_received(lab)))
     assert "Please add a docstring" in (lab.workspace.agency_dir("CodeAgency") / "lessons.md").read_text()
+
+
+async def test_d_deploys_the_selected_agencys_branch_to_the_sandbox(lab: Cli, shop: Path) -> None:  # noqa: F811
+    spec_path = lab.workspace.agency_dir("CodeAgency") / "agency.json"
+    spec = json.loads(spec_path.read_text())
+    spec["sandbox"]["test_command"] = PLAIN_TESTS  # the agency's own test command, as a user sets it
+    spec_path.write_text(json.dumps(spec))
+    app = ControlRoom(lab.workspace, Tmux(lab.socket), watch=False, clock=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        app.query_one("#agencies").focus()  # CodeAgency is the first row
+        await pilot.press("d", *"feature/mul", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        shown = [(item.agency, item.branch) for item in app.query_one(ApprovalQueue).items]
+    [item] = json.loads(lab("approvals", "--json").stdout)
+    assert (item["agency"], item["branch"], item["status"]) == ("CodeAgency", "feature/mul", "pending")
+    assert item["tests"]["passed"] == 3 and item["tests"]["failed"] == 0
+    assert shown == [("CodeAgency", "feature/mul")], "the approval queue pane shows the new item"
+
+
+async def test_n_creates_an_agency_from_a_template(cli: Cli, server: Server) -> None:
+    app = ControlRoom(cli.workspace, Tmux(server.socket_name), watch=False, clock=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await pilot.pause()
+        templates = app.screen.query_one("#templates")
+        while templates.get_option_at_index(templates.highlighted).id != "QAAgency":
+            await pilot.press("down")
+        name = app.screen.query_one("#agency-name")
+        assert name.value == "QAAgency", "the template's own name is suggested while it is not running"
+        await pilot.press("tab", *["backspace"] * len(name.value), *"Review", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    status = json.loads(cli("status", "Review", "--json").stdout)
+    qa = json.loads((cli.workspace.agency_dir("QAAgency") / "agency.json").read_text())
+    assert [a["name"] for a in status["agents"]] == [qa["coordinator"]["name"], *(a["name"] for a in qa["agents"])]
+    assert all(a["state"] == "running" for a in status["agents"])
+    assert (cli.workspace.agency_dir("Review") / "agents" / "qa_engineer.md").is_file(), "briefings came along"
+    assert server.has_session("Review")
 
 
 async def test_enter_jumps_to_the_selected_agents_pane(cli: Cli, server: Server) -> None:

@@ -71,6 +71,22 @@ def load_spec(ws: Workspace, name: str) -> AgencySpec | None:
     return None
 
 
+def templates(ws: Workspace) -> list[AgencySpec]:
+    """Every agency that can be started or copied: the workspace's agencies/, then the starters
+    it lacks. A folder whose agency.json does not load is left out (create names the problem)."""
+    names = sorted(p.parent.name for p in ws.agencies_dir.glob("*/agency.json"))
+    names += [name for name in STARTER_AGENCIES if name not in names]
+    found = []
+    for name in names:
+        try:
+            spec = load_spec(ws, name)
+        except UsageError:
+            continue
+        if spec is not None:
+            found.append(spec)
+    return found
+
+
 def split_names(value: str | None, what: str) -> list[str] | None:
     """'a,b,c' → ['a', 'b', 'c'], each checked; None stays None (flag not given)."""
     if value is None:
@@ -92,10 +108,23 @@ def build_spec(
     agents: list[str] | None = None,
     coordinator: str | None = None,
     capabilities: list[str] | None = None,
+    template: str | None = None,
 ) -> AgencySpec:
-    """The spec to start: agency.json (or a starter) with the flags of `create` applied."""
+    """The spec to start: agency.json (or a starter) with the flags of `create` applied. With
+    `template`, a new agency `name` starts as a copy of that agency (its agents and capabilities)."""
     validate_name(name, "agency name")
-    base = load_spec(ws, name)
+    if template is not None and template != name:
+        validate_name(template, "template")
+        if load_spec(ws, name) is not None:
+            raise UsageError(f"agency {name!r} is already defined (agencies/{name}/agency.json): start it without a template")
+        source = load_spec(ws, template)
+        if source is None:
+            raise UsageError(f"no template {template!r}: see {ws.agencies_dir} (starters: {', '.join(STARTER_AGENCIES)})")
+        copy = source.model_dump()
+        copy.update(name=name, description=f"{name}, from the {template} template. {source.description}".strip())
+        base = AgencySpec.model_validate(copy)
+    else:
+        base = load_spec(ws, name)
     if base is None:
         if agents is None and coordinator is None:
             raise UsageError(
@@ -123,11 +152,21 @@ def build_spec(
         raise UsageError(f"agency {name}: {first_validation_error(exc)}") from None
 
 
-def ensure_agency_files(ws: Workspace, spec: AgencySpec) -> list[str]:
-    """Give agencies/NAME/ whatever it lacks: agency.json, briefings, scripts/, logs/activity.log."""
+def template_dir(ws: Workspace, name: str) -> Path:
+    """Where an agency's files come from: the workspace's folder, else the starter's."""
+    folder = ws.agency_dir(name)
+    return folder if (folder / "agency.json").is_file() else starters_dir() / name
+
+
+def ensure_agency_files(ws: Workspace, spec: AgencySpec, template: str | None = None) -> list[str]:
+    """Give agencies/NAME/ whatever it lacks: agency.json, briefings, scripts/, logs/activity.log
+    (briefings and scripts copied from `template`, when the agency starts as a copy of one)."""
     folder = ws.agency_dir(spec.name)
     added: list[str] = []
-    if spec.name in STARTER_AGENCIES:
+    if template is not None and template != spec.name:
+        # Briefings and scripts; not its agency.json (the copy has its own name), logs or lessons.
+        added += copy_missing(template_dir(ws, template), folder, label=f"agencies/{spec.name}", skip=("agency.json",))
+    elif spec.name in STARTER_AGENCIES:
         added += copy_missing(starters_dir() / spec.name, folder, label=f"agencies/{spec.name}")
     folder.mkdir(parents=True, exist_ok=True)
     spec_path = folder / "agency.json"
@@ -298,9 +337,11 @@ def create_agency(
     capabilities: list[str] | None = None,
     program: str | None = None,
     progress: Progress = _quiet,
+    template: str | None = None,
 ) -> tuple[AgencyRecord, StartResult]:
-    """The seed's create_agency.sh: validate everything, then files, session, registry, briefings."""
-    spec = build_spec(ws, name, agents, coordinator, capabilities)
+    """The seed's create_agency.sh: validate everything, then files, session, registry, briefings.
+    `template` names an agency to copy (agents, capabilities, briefings, scripts) under `name`."""
+    spec = build_spec(ws, name, agents, coordinator, capabilities, template)
     path_env = pane_environment(ws, tmux, name, None)["PATH"]
     for agent in spec.all_agents():
         check_program(program_for(ws, agent, program), path_env)
@@ -313,7 +354,7 @@ def create_agency(
     if not ws.project_dir().is_dir():
         raise UsageError(f"the project folder {ws.project_dir()} does not exist (see {ws.settings_path})")
 
-    ensure_agency_files(ws, spec)
+    ensure_agency_files(ws, spec, template)
     try:
         agent_records = _start_session(ws, tmux, spec, program)
     except BaseException:

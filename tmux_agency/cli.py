@@ -115,6 +115,7 @@ def cmd_create(args: argparse.Namespace) -> int:
         capabilities=split_names(args.capabilities, "capabilities"),
         program=args.program,
         progress=_progress,
+        template=getattr(args, "template", None),
     )
     print(f"created {record.name}: {len(record.agents)} agents, windows "
           f"{', '.join([a.window for a in record.agents] + ['tools', 'sandbox'])}")
@@ -562,6 +563,7 @@ def _args_create(p: argparse.ArgumentParser) -> None:
     p.add_argument("--coordinator", help="the coordinator's name (default: from agency.json)")
     p.add_argument("--capabilities", help="capabilities, comma-separated")
     p.add_argument("--program", help="program for every agent, e.g. claude (default: the scripted agent)")
+    p.add_argument("--from", dest="template", metavar="AGENCY", help="start as a copy of another agency or starter, e.g. --from QAAgency")
 
 
 def _args_list(p: argparse.ArgumentParser) -> None:

@@ -151,14 +151,17 @@ def init_workspace(root: Path, project: Path | None = None) -> tuple[Workspace, 
     return Workspace(root), added
 
 
-def copy_missing(source: Path, target: Path, label: str) -> list[str]:
-    """Copy files from `source` into `target` that `target` lacks, keeping modes; list what came."""
+def copy_missing(source: Path, target: Path, label: str, skip: tuple[str, ...] = ()) -> list[str]:
+    """Copy files from `source` into `target` that `target` lacks, keeping modes; list what came.
+    Logs and lessons belong to their agency and are never copied, nor top-level files in `skip`."""
     added: list[str] = []
     if not source.is_dir():
         return added
     for path in sorted(source.rglob("*")):
         rel = path.relative_to(source)
         if path.is_dir() or "__pycache__" in rel.parts or rel.parts[0] == "logs" or rel.name == "lessons.md":
+            continue
+        if str(rel) in skip:
             continue
         dest = target / rel
         if dest.exists():

@@ -26,6 +26,7 @@ from tmux_agency.dashboard import AgencyView, AgentView, Dashboard, registry_fil
 from tmux_agency.errors import AgencyError, WorldError
 from tmux_agency.tmux import Tmux
 from tmux_agency.tui.screens.dialogs import ConfirmScreen, HelpScreen, PromptScreen
+from tmux_agency.tui.screens.new_agency import NewAgencyScreen
 from tmux_agency.tui.widgets.agencies import AgencyList
 from tmux_agency.tui.widgets.approvals import ApprovalQueue
 from tmux_agency.tui.widgets.feed import MessageFeed
@@ -328,16 +329,34 @@ class ControlRoom(App[None]):
         self.push_screen(PromptScreen(f"Message to {agency}/{agent}", "TASK-001: … or STATUS, QUESTION …"), send)
 
     def action_new_agency(self) -> None:
-        if not self._tmux_ready("create an agency") and self.dashboard.tmux_error and "not installed" in self.dashboard.tmux_error:
+        # A stopped server is fine (creating starts it); a missing tmux binary is not.
+        if self.dashboard.tmux_error and "not installed" in self.dashboard.tmux_error:
+            self._tmux_ready("create an agency")
             return
 
-        def create(name: str | None) -> None:
-            if name:
+        from tmux_agency.agencies import templates
+
+        def create(choice: tuple[str, str] | None) -> None:
+            if choice:
                 from tmux_agency.agencies import create_agency
 
-                self.run_service(f"create {name}", lambda: f"Created {create_agency(self.ws, self.tmux, name)[0].name}")
+                template, name = choice
 
-        self.push_screen(PromptScreen("Create an agency from a template", "CodeAgency, QAAgency, DevOpsAgency, SecurityAgency, DocsAgency …"), create)
+                def call() -> str:
+                    record, result = create_agency(self.ws, self.tmux, name, template=template)
+                    late = f" ({len(result.not_briefed)} not briefed yet)" if result.not_briefed else ""
+                    return f"Created {record.name} from {template}: {len(record.agents)} agents{late}"
+
+                self.run_service(f"create {name}", call)
+
+        try:
+            choices = templates(self.ws)
+        except AgencyError as exc:
+            self.notify(f"create: {exc}", severity="error")
+            return
+        shown = self.query_one(AgencyList).views.values()
+        running = {view.name for view in shown if isinstance(view, AgencyView) and view.status == "running"}
+        self.push_screen(NewAgencyScreen(choices, running), create)
 
     def action_kill_agency(self) -> None:
         agency = self._selected_agency()
