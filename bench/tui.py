@@ -31,20 +31,20 @@ Prints a table (or, with --json, one JSON object) with, from one run on this mac
                             p95 of --changes samples. This is registry write -> row in the
                             feed's data; the frame that shows it follows on the next refresh.
                             Measured, like the keys, once the older history has finished loading.
-  keystroke_p95_ms          `await pilot.press(key)` plus one `await pilot.pause()`, for keys that
-                            move the selection or focus: down/up in the agency list, tab and
-                            shift+tab between panes, / (open the filter) then escape (close it);
-                            p95 of --keys samples. NB: Pilot sleeps in 20 ms steps until the
-                            process looks idle (press: 2 waits, pause: 1), so this has a floor of
-                            60+ ms whatever the app does: see the next two lines.
-  keystroke_noop_p95_ms     the same for a key nothing is bound to (f12), same App, same size:
-                            the harness's floor plus whatever runs in the background
-  key_to_frame_p95_ms       the same keys without Pilot's sleeps (sent by App._press_keys, the
-                            method Pilot uses, and not awaited): from sending the key to the
-                            end of the last frame it causes (the screen has settled: no new
-                            frame for 60 ms); p95 of --keys samples. What a user sees. Frames
+  keystroke_p95_ms          key -> frame, what a user sees, for keys that move the selection or
+                            focus: down/up in the agency list, tab and shift+tab between panes,
+                            / (open the filter) then escape (close it). Each key is sent by
+                            App._press_keys (the method Pilot uses), not awaited; the time runs
+                            from sending it to the end of the last frame it causes (the screen
+                            has settled: no new frame for 60 ms); p95 of --keys samples. Frames
                             from background work (the 2 s agency refresh) that land in the
                             window count too: a user pressing a key then waits for them as well.
+  keystroke_pilot_p95_ms    `await pilot.press(key)` plus one `await pilot.pause()` for the same
+                            keys. Pilot sleeps in 20 ms steps until the process looks idle
+                            (press: 2 waits, pause: 1), so this has a floor of 60+ ms whatever
+                            the app does: see the next line.
+  keystroke_noop_p95_ms     the Pilot measure for a key nothing is bound to (f12), same App,
+                            same size: the harness's floor plus whatever runs in the background
   peak_mb                   peak RSS (VmHWM) of the fresh child that ran the App at that size
                             for the measures above: full history loaded, the writes, the keys
   startup_peak_mb           peak RSS of a startup child at its first frame (median)
@@ -52,8 +52,7 @@ Baselines, from the same run:
   baseline_import_textual_s `python -c "import textual.app"` wall time (median of --startups)
   startup_empty_s           startup_s with an initialised but empty registry: what the data costs
   startup_empty_peak_mb     startup_peak_mb with that empty registry
-Goals (from the issue): startup_s <= 1.0, change_to_screen_p95_ms <= 150, keystroke_p95_ms <= 50
-(judge the app by key_to_frame_p95_ms: the Pilot measure cannot get under its own floor),
+Goals (from the issue): startup_s <= 1.0, change_to_screen_p95_ms <= 150, keystroke_p95_ms <= 50,
 peak_mb <= 200.
 
 Usage: python bench/tui.py [--startups 5] [--changes 30] [--keys 50] [--json]
@@ -412,14 +411,14 @@ def main() -> int:
         "change_to_screen_p95_ms": round(p95(change), 1) if change else None,
         "change_to_screen_median_ms": round(statistics.median(change), 1) if change else None,
         "change_to_screen_timeouts": live["change_timeouts"],
-        "keystroke_p95_ms": round(p95(live["key_ms"]), 1),
-        "keystroke_median_ms": round(statistics.median(live["key_ms"]), 1),
-        "keystroke_median_ms_by_key": live["key_median_ms"],
+        "keystroke_p95_ms": round(p95(live["frame_ms"]), 1),
+        "keystroke_median_ms": round(statistics.median(live["frame_ms"]), 1),
+        "keystroke_median_ms_by_key": live["frame_median_ms"],
+        "keystroke_pilot_p95_ms": round(p95(live["key_ms"]), 1),
+        "keystroke_pilot_median_ms": round(statistics.median(live["key_ms"]), 1),
+        "keystroke_pilot_median_ms_by_key": live["key_median_ms"],
         "keystroke_noop_p95_ms": round(p95(live["noop_ms"]), 1),
         "keystroke_noop_median_ms": round(statistics.median(live["noop_ms"]), 1),
-        "key_to_frame_p95_ms": round(p95(live["frame_ms"]), 1),
-        "key_to_frame_median_ms": round(statistics.median(live["frame_ms"]), 1),
-        "key_to_frame_median_ms_by_key": live["frame_median_ms"],
         "peak_mb": round(live["peak_mb"], 1),
         "startup_peak_mb": round(full["rss_mb"], 1),
         "baseline_import_textual_s": round(textual_s, 3),
@@ -455,11 +454,11 @@ def main() -> int:
         ("  as the parent sees it", num(result["startup_wall_s"], "s", 3), ""),
         ("change -> feed row, p95", num(result["change_to_screen_p95_ms"], "ms"), goal("change_to_screen_p95_ms", "ms")),
         ("change -> feed row, median", num(result["change_to_screen_median_ms"], "ms"), ""),
-        ("keystroke (pilot), p95", num(result["keystroke_p95_ms"], "ms"), goal("keystroke_p95_ms", "ms")),
-        ("keystroke (pilot), median", num(result["keystroke_median_ms"], "ms"), ""),
-        ("  no-op key f12 (floor), p95", num(result["keystroke_noop_p95_ms"], "ms"), ""),
-        ("key -> frame, p95", num(result["key_to_frame_p95_ms"], "ms"), f"(<= {GOALS['keystroke_p95_ms']:g} ms)"),
-        ("key -> frame, median", num(result["key_to_frame_median_ms"], "ms"), ""),
+        ("keystroke -> frame, p95", num(result["keystroke_p95_ms"], "ms"), goal("keystroke_p95_ms", "ms")),
+        ("keystroke -> frame, median", num(result["keystroke_median_ms"], "ms"), ""),
+        *((f"  median, {key}", num(ms, "ms"), "") for key, ms in result["keystroke_median_ms_by_key"].items()),
+        ("keystroke via Pilot, p95", num(result["keystroke_pilot_p95_ms"], "ms"), ""),
+        ("  no-op key f12 via Pilot (floor), p95", num(result["keystroke_noop_p95_ms"], "ms"), ""),
         ("peak RSS", num(result["peak_mb"], "MB"), goal("peak_mb", "MB")),
         ("peak RSS at first frame", num(result["startup_peak_mb"], "MB"), ""),
         ("older history loaded after", num(result["older_history_loaded_s"], "s", 2), ""),

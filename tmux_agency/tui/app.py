@@ -163,7 +163,8 @@ class ControlRoom(App[None]):
         tmux_state = "[b red]tmux down[/]" if self.dashboard.tmux_error else "[green]tmux up[/]"
         socket = f" -L {self.tmux.socket_name}" if self.tmux.socket_name else ""
         self.query_one("#titlebar", Static).update(
-            f"[b]tmux-agency[/b] control room · {self.ws.root.name} · {tmux_state}{socket} · {self.clock():%H:%M}"
+            f"[b]tmux-agency[/b] control room · {self.ws.root.name} · {tmux_state}{socket} · {self.clock():%H:%M}",
+            layout=False,
         )
 
     def _update_preview(self) -> None:
@@ -171,7 +172,7 @@ class ControlRoom(App[None]):
         preview = self.query_one("#preview", Static)
         pane = self._pane_for(view)
         if pane is None:
-            preview.update("[dim]select an agent to see its pane[/dim]")
+            preview.update("[dim]select an agent to see its pane[/dim]", layout=False)
             return
         lines = [escape(line) for line in self.dashboard.preview(pane).splitlines() if line.strip()]
         recent = self._recent_messages(view)
@@ -179,7 +180,8 @@ class ControlRoom(App[None]):
         text = "\n".join(lines[-height:]) or "[dim](empty pane)[/dim]"
         if recent:
             text += "\n[dim]── recent messages ──[/dim]\n" + "\n".join(recent)
-        preview.update(text)
+        # Its size is fixed by the layout: no need for a layout pass (a full frame) per keystroke.
+        preview.update(text, layout=False)
         preview.border_title = f"Preview · {view.agency if isinstance(view, AgentView) else view.name}"
 
     def _recent_messages(self, view: AgencyView | AgentView | None, count: int = 3) -> list[str]:
