@@ -99,6 +99,13 @@ class ScriptedAgent:
         # A folder where every message received is kept verbatim, one JSON line each: how tests
         # (and curious people) see exactly what reached the agent.
         self.transcript = transcript
+        # The demo's story (cast.py), when TMUX_AGENCY_CAST=demo: roles instead of the generic
+        # delegate-and-report behaviour.
+        self.cast = None
+        if os.environ.get("TMUX_AGENCY_CAST") == "demo":
+            from tmux_agency import cast
+
+            self.cast = cast
 
     def record(self, text: str) -> None:
         if not self.transcript:
@@ -160,6 +167,10 @@ class ScriptedAgent:
         # What the pane shows of the message: its first line, its size when it is long.
         shown = f"({len(text):,} characters) {first[:120]}" if len(text) > 400 else first[:200]
         inter = _INTER.match(text.strip())
+        if self.cast and not first.startswith("#"):
+            self.say(f"«{self.received} {shown}")
+            self.cast.react(self, text, _payload_of(inter))  # the rest of the story only shows
+            return
         if first.startswith("#") and lines > 1:
             self.say(f"«{self.received} briefing received ({lines} lines): {first[:120]}")
         elif inter:
@@ -209,6 +220,19 @@ class ScriptedAgent:
                 sys.stdout.write(PROMPT)
                 sys.stdout.flush()
         return 0
+
+
+def _payload_of(inter: re.Match[str] | None) -> dict | None:
+    """The JSON payload of an inter-agency message as typed into the pane, with its sender."""
+    if inter is None:
+        return None
+    import json
+
+    try:
+        payload = json.loads(inter["body"])
+    except ValueError:
+        return None
+    return {**payload, "_from": inter["sender"]} if isinstance(payload, dict) else None
 
 
 def run_agent(agency: str | None, name: str | None, pace_s: float | None = None) -> int:
