@@ -539,6 +539,54 @@ def cmd_tui(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    import tempfile
+    from pathlib import Path
+
+    from tmux_agency import demo
+    from tmux_agency.tmux import Tmux
+    from tmux_agency.workspace import validate_name
+
+    if args.pace is not None and not 0 <= args.pace <= 60:
+        raise UsageError("--pace must be between 0 and 60 seconds")
+    pace = args.pace if args.pace is not None else (0.2 if args.headless else 1.5)
+    root = Path(args.dir).expanduser().resolve() if args.dir else Path(tempfile.mkdtemp(prefix="tmux-agency-demo-"))
+    socket = args.socket or f"tmux-agency-demo-{os.getpid()}"  # its own tmux server: nothing of yours is touched
+    validate_name(socket, "socket name")
+    tmux = Tmux(socket)
+    ws = demo.build_workspace(root)
+    _progress(f"demo: workspace {ws.root}, project {ws.project_dir()}, tmux -L {socket}")
+    try:
+        demo.start(ws, tmux, pace, progress=_progress)
+        if args.headless:
+            item = demo.wait_for_approval(ws, args.timeout, progress=_progress)
+            facts = demo.summary(ws)
+            if args.json:
+                _print_json(facts)
+            else:
+                print(demo.render_summary(facts))
+            if item is None:
+                print(f"{PROG}: the demo did not reach the approval queue within {args.timeout:g}s", file=sys.stderr)
+                return 1
+            return 0
+        from tmux_agency.tui.app import ControlRoom
+
+        ControlRoom(ws, tmux).run()
+        return 0
+    finally:
+        if args.headless and not args.keep:
+            subprocess_quiet(["tmux", "-L", socket, "kill-server"])
+        else:
+            print(f"the demo keeps running: tmux -L {socket} attach   ·   "
+                  f"tmux-agency --home {ws.root} --socket {socket} tui   ·   stop: tmux -L {socket} kill-server")
+
+
+def subprocess_quiet(argv: list[str]) -> None:
+    import subprocess
+
+    subprocess.run(argv, capture_output=True)
+
+
 def cmd_agent(args: argparse.Namespace) -> int:
     from tmux_agency.agent import run_agent
     from tmux_agency.workspace import AGENCY_ENV, AGENT_ENV
@@ -638,6 +686,15 @@ def _args_tui(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", metavar="COLSxROWS", help="with --snapshot (default 120x40)")
 
 
+def _args_demo(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--headless", action="store_true", help="no control room: run to the approval queue and print what happened")
+    p.add_argument("--dir", help="build the demo here (an empty or new folder; default: a temporary one)")
+    p.add_argument("--pace", type=float, help="seconds each agent waits before acting (default 1.5, headless 0.2)")
+    p.add_argument("--timeout", type=float, default=240, help="headless: give up after this many seconds (default 240)")
+    p.add_argument("--keep", action="store_true", help="headless: leave the agencies running afterwards")
+    p.add_argument("--json", action="store_true", help="headless: the summary as JSON")
+
+
 def _args_agent(p: argparse.ArgumentParser) -> None:
     p.add_argument("--agency")
     p.add_argument("--name")
@@ -663,6 +720,7 @@ COMMANDS: list[tuple[str, Callable[[argparse.Namespace], int], str, Callable[[ar
     ("approve", cmd_approve, "approve work: merge it into its base branch", _args_approve),
     ("reject", cmd_reject, "reject work: the feedback goes back to the agency", _args_reject),
     ("tui", cmd_tui, "the control room: agencies, message feed, task graph, approvals", _args_tui),
+    ("demo", cmd_demo, "the whole story, live, with scripted agents: start here", _args_demo),
     ("agent", cmd_agent, "run the scripted agent (the stand-in for an AI CLI)", _args_agent),
 ]
 
