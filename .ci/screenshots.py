@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Render the control room's pictures in screenshots/ from a fixed sample registry.
+"""Render the control room's pictures in screenshots/ from a fixed sample registry, and one of a
+live demo.
 
 Usage: .venv/bin/python .ci/screenshots.py   (needs rsvg-convert: apt-get install librsvg2-bin)
 SVGs come from Textual's headless screenshot; rsvg-convert turns them into PNGs. Textual writes
@@ -71,7 +72,27 @@ def main() -> int:
         to_png(svg, out_dir / f"{name}.png")
         print(f"screenshots/{name}.png")
     shutil.rmtree(tmp, ignore_errors=True)
+    demo_shot(out_dir)
     return 0
+
+
+def demo_shot(out_dir: Path) -> None:
+    """screenshots/demo.png: the control room on a live `tmux-agency demo`, once it has reached
+    the approval queue (tmux up, agents idle, the whole story in the feed)."""
+    tmp = Path(tempfile.mkdtemp(prefix="tmux-agency-demo-shot-"))
+    socket = f"tmux-agency-demo-shot-{os.getpid()}"
+    cli = [sys.executable, "-m", "tmux_agency"]
+    try:
+        subprocess.run([*cli, "demo", "--headless", "--keep", "--dir", str(tmp / "demo"), "--socket", socket, "--pace", "0.3"],
+                       check=True, capture_output=True, cwd=ROOT)  # fmt: skip
+        svg = tmp / "demo.svg"
+        subprocess.run([*cli, "--home", str(tmp / "demo" / "workspace"), "--socket", socket, "tui", "--snapshot", str(svg),
+                        "--size", f"{SIZE[0]}x{SIZE[1]}"], check=True, capture_output=True, cwd=ROOT)  # fmt: skip
+        to_png(svg, out_dir / "demo.png")
+        print("screenshots/demo.png")
+    finally:
+        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
