@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
-from tmux_agency.programs import PROFILES_DIR, ProgramProfile, load_profile, profile_for
+from tmux_agency import delivery
+from tmux_agency.dashboard import detect_state
+from tmux_agency.errors import UsageError
+from tmux_agency.programs import (
+    PROFILES_DIR,
+    ProfileError,
+    ProgramProfile,
+    all_profiles,
+    find_dialog,
+    is_ready,
+    load_profile,
+    profile_for,
+    screen_state,
+)
 
 
 @pytest.mark.parametrize("path", sorted(PROFILES_DIR.glob("*.json")), ids=lambda p: p.stem)
@@ -53,3 +68,189 @@ def test_a_broken_profile_is_refused_with_the_field_named(change: dict, needle: 
     data = json.loads((PROFILES_DIR / "claude.json").read_text()) | change
     with pytest.raises(ValueError, match=needle.replace("(", r"\(")):
         ProgramProfile.from_dict(data, source="claude.json")
+
+
+# --- recorded pane captures ------------------------------------------------------------------
+# tests/data/captures/<program>/<state>[-<dialog>][.<variant>].txt: what `tmux capture-pane -p`
+# shows in that state (see the README there: the AI CLIs' are reconstructed, the scripted
+# agent's recorded).
+
+CAPTURES = Path(__file__).resolve().parent / "data" / "captures"
+CAPTURE_FILES = sorted(CAPTURES.glob("*/*.txt"))
+
+
+def expected(path: Path) -> tuple[str, str | None]:
+    """(state, dialog name) a capture's file name promises."""
+    head = path.name.split(".")[0]
+    state, _, rest = head.partition("-")
+    return state, (rest if state == "dialog" else None)
+
+
+@pytest.mark.parametrize("path", CAPTURE_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_every_capture_is_recognised_by_its_programs_state_rules(path: Path) -> None:
+    profile = load_profile(PROFILES_DIR / f"{path.parent.name}.json")
+    screen = path.read_text(encoding="utf-8")
+    state, dialog = expected(path)
+    found, shown = screen_state(profile, screen)
+    assert (found, shown.name if shown else None) == (state, dialog)
+    # The control room reads the same rules; the briefing waits for exactly these screens.
+    assert detect_state(profile, screen) == state
+    if state == "dialog":
+        assert not is_ready(profile, screen)
+        assert shown is not None and shown.action
+    if state == "idle":
+        assert is_ready(profile, screen)
+
+
+@pytest.mark.parametrize("program", ["claude", "codex", "aider", "gemini", "scripted"])
+def test_every_program_has_captures_of_its_states(program: str) -> None:
+    states = {expected(p)[0] for p in CAPTURES.glob(f"{program}/*.txt")}
+    wanted = {"idle", "busy"} | ({"dialog"} if program != "scripted" else set())
+    assert wanted <= states
+
+
+@pytest.mark.parametrize("path", sorted(PROFILES_DIR.glob("*.json")), ids=lambda p: p.stem)
+def test_a_profiles_start_command_picks_that_profile(path: Path) -> None:
+    profile = load_profile(path)
+    assert profile.start, "every shipped profile says how to start its program"
+    assert profile_for(profile.start).name == profile.name
+
+
+def test_an_answered_question_in_the_scrollback_is_no_dialog() -> None:
+    aider = load_profile(PROFILES_DIR / "aider.json")
+    screen = (CAPTURES / "aider" / "idle-after-reply.txt").read_text()
+    assert "(Y)es/(N)o/(D)on't ask again [Yes]: y" in screen
+    assert find_dialog(aider, screen) is None
+
+
+# --- bad profile data --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        ({"paste": "clipboard"}, "'paste' must be one of bracketed, keys"),
+        ({"submit_keys": ["Enter", "rm -rf"]}, "'submit_keys' must list tmux key names"),
+        ({"submit_keys": []}, "'submit_keys' must list tmux key names"),
+        ({"startup_delay_s": -1}, "'startup_delay_s' must not be negative"),
+        ({"startup_delay_s": True}, "'startup_delay_s' has the wrong type"),
+        ({"start": ""}, "'start' must not be empty"),
+        ({"dialogs": {"trust": "x"}}, "'dialogs' has the wrong type"),
+        ({"dialogs": [{"name": "t", "match": ["x"], "action": "a", "colour": 1}]}, "dialogs[0]: unknown field 'colour'"),
+        ({"dialogs": [{"name": "t", "match": [], "action": "a"}]}, "dialogs[0]: field 'match'"),
+        ({"dialogs": [{"name": "t", "match": ["(x"], "action": "a"}]}, "dialogs[0].match: pattern '(x' is not a valid"),
+        ({"dialogs": [{"name": "t", "match": ["x"]}]}, "dialogs[0]: field 'action'"),
+        ({"dialogs": [{"name": "t", "match": ["x"], "action": "a", "lines": 0}]}, "dialogs[0]: field 'lines'"),
+        ({"dialogs": [{"name": "t", "match": ["x"], "action": "a"}] * 2}, "a second dialog named 't'"),
+        ({"states": {"busy": ["[unclosed"]}}, "states.busy: pattern '[unclosed' is not a valid"),
+    ],
+)
+def test_a_broken_profile_field_is_named(change: dict, needle: str) -> None:
+    data = json.loads((PROFILES_DIR / "claude.json").read_text()) | change
+    with pytest.raises(ProfileError) as caught:
+        ProgramProfile.from_dict(data, source="claude.json")
+    assert str(caught.value).startswith("claude.json: ")
+    assert needle in str(caught.value)
+
+
+# --- a workspace's own profiles ------------------------------------------------------------------
+
+
+def write_profile(folder: Path, name: str, data: dict) -> Path:
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_a_workspace_profile_replaces_the_shipped_one_of_its_name(tmp_path: Path) -> None:
+    shipped = profile_for("claude --resume")
+    data = json.loads((PROFILES_DIR / "claude.json").read_text()) | {"submit_delay_ms": 900}
+    write_profile(tmp_path / "profiles", "claude", data)
+    assert profile_for("claude --resume", tmp_path).submit_delay_ms == 900
+    assert profile_for("claude --resume").submit_delay_ms == shipped.submit_delay_ms  # other workspaces
+    assert [p.name for p in all_profiles(tmp_path)].count("claude") == 1
+
+    # An edit is seen at once by a process that keeps running (the control room, `run`).
+    write_profile(tmp_path / "profiles", "claude", data | {"submit_delay_ms": 950, "description": "edited"})
+    assert profile_for("claude --resume", tmp_path).submit_delay_ms == 950
+
+
+def test_a_workspace_profile_adds_a_program(tmp_path: Path) -> None:
+    write_profile(tmp_path / "profiles", "mycli", {
+        "name": "mycli", "command": "^mycli\\b", "process": "mycli", "ready": "^mycli> ",
+        "dialogs": [{"name": "login", "match": ["Log in first"], "action": "run mycli login"}],
+    })  # fmt: skip
+    profile = profile_for("mycli --fast", tmp_path)
+    assert profile.name == "mycli" and profile.dialogs[0].name == "login"
+    assert screen_state(profile, "Welcome\nLog in first\n")[0] == "dialog"
+    assert profile_for("claude", tmp_path).name == "claude"  # the shipped ones still apply
+
+
+@pytest.mark.parametrize(
+    "content, needle",
+    [
+        ('{"name": "mycli", "command": "mycli", "process": "mycli", "colour": "red"}', "unknown field 'colour'"),
+        ('{"name": "mycli", "command": "mycli", "process": "mycli", "ready": "(x"}', "ready: pattern '(x' is not a valid"),
+        ('{"name": "mycli", "command": "mycli", "process": "mycli", "submit_delay_ms": -1}', "must not be negative"),
+        ('{"name": "mycli", ', "not valid JSON"),
+    ],
+)
+def test_a_broken_workspace_profile_is_reported_with_its_file(tmp_path: Path, content: str, needle: str) -> None:
+    (tmp_path / "profiles").mkdir()
+    path = tmp_path / "profiles" / "mycli.json"
+    path.write_text(content)
+    with pytest.raises(ProfileError) as caught:
+        profile_for("mycli", tmp_path)
+    assert str(caught.value).startswith(f"{path}: ") and needle in str(caught.value)
+    assert isinstance(caught.value, UsageError)  # the CLI prints it as one line, exit status 2
+
+
+# --- delivery never types into a dialog ----------------------------------------------------------
+
+
+class RecordingTmux:
+    """The few tmux calls delivery makes, answered from a fixed screen; typing is recorded."""
+
+    socket_name = "recording"
+
+    def __init__(self, screen: str) -> None:
+        self.screen = screen
+        self.typed: list[str] = []
+
+    def pane_process_and_fingerprint(self, pane_id: str) -> tuple[tuple[int, bool, str], str]:
+        return (os.getpid(), False, "S"), self.screen + "\n0,0,0"
+
+    def paste(self, pane_id: str, text: str) -> None:
+        self.typed.append(text)
+
+    send_literal = paste
+
+    def press_enter_and_fingerprint(self, pane_id: str, keys: tuple[str, ...] = ("Enter",)) -> str:
+        self.typed.append("+".join(keys))
+        return "changed"
+
+
+@pytest.mark.parametrize("path", [p for p in CAPTURE_FILES if expected(p)[0] == "dialog"], ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_delivery_holds_a_message_while_a_dialog_shows(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(delivery, "program_running", lambda *_: True)
+    profile = load_profile(PROFILES_DIR / f"{path.parent.name}.json")
+    tmux = RecordingTmux(path.read_text())
+    outcome = delivery.type_into_agent(tmux, "%1", "TASK-1: go", profile, tmp_path, session="S")  # type: ignore[arg-type]
+    assert outcome.outcome == "dialog" and expected(path)[1] in outcome.reason
+    assert tmux.typed == []
+
+    idle = RecordingTmux((CAPTURES / path.parent.name / "idle.txt").read_text())
+    assert delivery.type_into_agent(idle, "%1", "TASK-1: go", profile, tmp_path, session="S").ok  # type: ignore[arg-type]
+    assert idle.typed == ["TASK-1: go", "Enter"]
+
+
+def test_keys_mode_types_the_text_and_submit_keys_are_the_profiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(delivery, "program_running", lambda *_: True)
+    profile = ProgramProfile(name="x", command="x", process="x", paste="keys", submit_keys=["Escape", "Enter"], submit_delay_ms=0)
+    calls: list[str] = []
+    tmux = RecordingTmux("x> ")
+    tmux.paste = lambda pane, text: calls.append(f"paste {text}")  # type: ignore[method-assign]
+    tmux.send_literal = lambda pane, text: calls.append(f"keys {text}")  # type: ignore[method-assign]
+    assert delivery.type_into_agent(tmux, "%1", "hello", profile, tmp_path, session="S").ok  # type: ignore[arg-type]
+    assert calls == ["keys hello"] and tmux.typed == ["Escape+Enter"]

@@ -23,7 +23,7 @@ from tmux_agency.delivery import type_into_agent
 from tmux_agency.errors import UsageError, WorldError
 from tmux_agency.models import AgencyRecord, AgencySpec, AgentRecord, AgentSpec, utcnow
 from tmux_agency.processes import ProcessTable
-from tmux_agency.programs import is_ready, profile_for, program_running
+from tmux_agency.programs import find_dialog, is_ready, profile_for, program_running
 from tmux_agency.records import get_record, load_records, registry_of, save_record
 from tmux_agency.tmux import Tmux
 from tmux_agency.workspace import (
@@ -279,28 +279,41 @@ def brief_agents(
     agents: list[AgentRecord],
     progress: Progress = _quiet,
 ) -> StartResult:
-    """Wait for each agent's program to be ready, then deliver its briefing (never before)."""
+    """Wait for each agent's program to be ready, then deliver its briefing (never before, and
+    never into a dialog the person must answer first: trust this folder, a permission prompt).
+    A briefing still held by a dialog when the start-up time is up is queued on the bus, so it
+    is delivered once the dialog is gone."""
     result = StartResult(agents=agents)
     folder = ws.agency_dir(spec.name)
     timeout = ws.settings().startup_timeout_s
     pending: dict[str, AgentRecord] = {}
     for record in agents:
-        if profile_for(record.program).accepts_messages:
+        if profile_for(record.program, ws.root).accepts_messages:
             pending[record.name] = record
         else:
             result.not_briefed[record.name] = f"{record.program!r} is a shell: briefings are not typed into shells"
     ready_since: dict[str, float] = {}
+    blocked: dict[str, str] = {}  # agent → the dialog its pane shows
     deadline = time.monotonic() + timeout
     lock_dir = ws.registry_dir / ".panes"
     while pending and time.monotonic() < deadline:
         table = ProcessTable.snapshot()
         panes = {p.pane_id: p for p in tmux.list_panes()}
         for name, record in list(pending.items()):
-            profile = profile_for(record.program)
+            profile = profile_for(record.program, ws.root)
             pane = panes.get(record.pane_id or "")
             if pane is None or not program_running(profile, pane.pane_pid, table):
                 continue
-            if not is_ready(profile, tmux.capture(pane.pane_id)):
+            screen = tmux.capture(pane.pane_id)
+            dialog = find_dialog(profile, screen)
+            if dialog is not None:
+                if name not in blocked:
+                    progress(f"  {name}: waiting for you: {dialog.action}")
+                blocked[name] = f"{profile.name} shows a dialog ({dialog.name}): {dialog.action}"
+                ready_since.pop(name, None)  # the start-up delay counts again once it is gone
+                continue
+            blocked.pop(name, None)
+            if not is_ready(profile, screen):
                 continue
             first = ready_since.setdefault(name, time.monotonic())
             if time.monotonic() - first < profile.startup_delay_s:
@@ -309,6 +322,10 @@ def brief_agents(
             assert agent_spec is not None
             text = compose_briefing(spec, agent_spec, folder)
             delivery = type_into_agent(tmux, record.pane_id, text, profile, lock_dir, session=spec.name)
+            if delivery.outcome == "dialog":  # it appeared since the capture: wait again
+                blocked[name] = delivery.reason
+                ready_since.pop(name, None)
+                continue
             if delivery.ok:
                 result.briefed.append(name)
                 log_activity(folder, "BRIEFING", f"{name}: briefing delivered ({len(text.splitlines())} lines)")
@@ -319,10 +336,32 @@ def brief_agents(
         if pending:
             time.sleep(0.1)
     for name, record in pending.items():
-        result.not_briefed[name] = f"{record.program!r} was not ready after {timeout:g}s"
+        if name in blocked:
+            held = _queue_held_briefing(ws, tmux, spec, name, blocked[name])
+            if held is None:
+                result.briefed.append(name)
+            else:
+                result.not_briefed[name] = held
+        else:
+            result.not_briefed[name] = f"{record.program!r} was not ready after {timeout:g}s"
     for name, why in result.not_briefed.items():
         log_activity(folder, "WARN", f"{name}: no briefing: {why}")
     return result
+
+
+def _queue_held_briefing(ws: Workspace, tmux: Tmux, spec: AgencySpec, name: str, dialog: str) -> str | None:
+    """Hand a briefing that a dialog held past the start-up time to the bus: it waits in the
+    queue (delivery holds it while the dialog shows) and goes in once the person has answered.
+    Return why the agent is not briefed yet, or None if it was answered in time after all."""
+    from tmux_agency.bus import Bus
+
+    agent_spec = spec.agent(name)
+    assert agent_spec is not None
+    text = compose_briefing(spec, agent_spec, ws.agency_dir(spec.name))
+    message = Bus(ws, tmux).send(spec.name, name, text, sender=(None, "tmux-agency"), type_="NOTE").messages[0]
+    if message["state"] != "queued":  # answered at the last moment
+        return None
+    return f"held: {dialog} The briefing is queued ({message['id']}) and goes in once the dialog is gone ('tmux-agency run' or 'deliver')."
 
 
 # --- lifecycle ---------------------------------------------------------------------------------
@@ -411,7 +450,7 @@ def agency_status(ws: Workspace, tmux: Tmux, name: str | None = None) -> list[di
         agents = []
         for agent in record.agents:
             pane = by_id.get(agent.pane_id or "")
-            profile = profile_for(agent.program)
+            profile = profile_for(agent.program, ws.root)
             running = pane is not None and not pane.dead and program_running(profile, pane.pane_pid, table)
             agents.append(
                 {
@@ -494,7 +533,7 @@ def _revive_agents(ws: Workspace, tmux: Tmux, record: AgencyRecord) -> tuple[lis
             env = pane_environment(ws, tmux, record.name, agent.name)
             pane_id = tmux.new_window(record.session, agent.window, project, env)
             agent = agent.model_copy(update={"pane_id": pane_id})
-        elif program_running(profile_for(agent.program), state[0], table) or table.descendants(state[0]):
+        elif program_running(profile_for(agent.program, ws.root), state[0], table) or table.descendants(state[0]):
             agents.append(agent)  # running, or the user is running something else there
             continue
         tmux.send_literal(agent.pane_id or "", agent.program)

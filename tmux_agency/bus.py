@@ -372,7 +372,7 @@ class Bus:
         target = raw_agent(record, message["recipient_agent"]) if record else None
         if target is None:
             return {**message, "reason": "the agency is no longer registered"}
-        profile = profile_for(target["program"])
+        profile = profile_for(target["program"], self.ws.root)
         delivered_at: list[str] = []
 
         def mark_delivered() -> None:

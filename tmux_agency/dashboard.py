@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,13 +19,13 @@ from tmux_agency.bus import HISTORY, payload_summary
 from tmux_agency.errors import AgencyError
 from tmux_agency.models import ApprovalItem, TaskRecord
 from tmux_agency.processes import ProcessTable
-from tmux_agency.programs import ProgramProfile, profile_for, program_running
+from tmux_agency.programs import ProgramProfile, profile_for, program_running, screen_state
 from tmux_agency.records import raw_records
 from tmux_agency.registry import Registry
 from tmux_agency.tmux import Tmux
 from tmux_agency.workspace import Workspace
 
-AgentState = str  # busy | waiting | idle | running | down
+AgentState = str  # dialog | busy | waiting | idle | running | down
 FEED_TEXT = 400  # characters of a message the feed keeps: what one line can show
 
 
@@ -104,14 +103,9 @@ class HistoryWindow:
 
 
 def detect_state(profile: ProgramProfile, screen: str) -> AgentState:
-    """waiting / idle / busy from the profile's patterns: a dialog anywhere near the bottom wins,
-    then the prompt on the last line (idle), then signs of work near the bottom (busy)."""
-    lines = [line.rstrip() for line in screen.splitlines() if line.strip()]
-    checks = (("waiting", "\n".join(lines[-6:])), ("idle", lines[-1] if lines else ""), ("busy", "\n".join(lines[-6:])))
-    for state, text in checks:
-        if any(re.search(pattern, text, re.MULTILINE) for pattern in profile.states.get(state, [])):
-            return state
-    return "running"
+    """dialog (waiting for the person to answer it), waiting, busy or idle, by the profile's
+    rules (programs.screen_state); "running" when none matches."""
+    return screen_state(profile, screen)[0]
 
 
 class Dashboard:
@@ -145,7 +139,7 @@ class Dashboard:
                 pane = panes.get(agent.get("pane_id") or "")
                 if pane is not None and pane.session != record.get("session"):
                     pane = None  # a pane id reused by another session after a server restart
-                profile = profile_for(agent["program"])
+                profile = profile_for(agent["program"], self.ws.root)
                 if pane is None or pane.dead or not program_running(profile, pane.pane_pid, table):
                     state = "down"
                 elif self._wanted(pane.pane_id, capture, budget):

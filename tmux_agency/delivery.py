@@ -3,7 +3,8 @@
 The rules every peer tool gets wrong: the text is pasted literally (never read as key names),
 as one bracketed paste (multi-line text is not submitted line by line), Enter follows after the
 program's settle delay, deliveries into one pane never interleave, nothing is typed into a pane
-whose agent program is gone (a bare shell would run the text as a command), and a delivery
+whose agent program is gone (a bare shell would run the text as a command) or that shows a
+dialog the person must answer (the text would answer it), and a delivery
 only counts once the pane shows that it arrived — with one retry of the Enter, the key that
 programs most often swallow.
 """
@@ -16,7 +17,7 @@ import time
 from contextlib import contextmanager
 
 from tmux_agency.processes import ProcessTable
-from tmux_agency.programs import program_running
+from tmux_agency.programs import find_dialog, program_running
 
 TYPE_CHECKING = False  # not typing's: agent commands skip its import (see registry.py)
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from tmux_agency.programs import ProgramProfile
     from tmux_agency.tmux import Tmux
 
-    Outcome = Literal["delivered", "agent-down", "not-accepted", "unverified", "skipped"]
+    Outcome = Literal["delivered", "agent-down", "dialog", "not-accepted", "unverified", "skipped"]
 
 VERIFY_TIMEOUT_S = 1.5
 
@@ -120,13 +121,20 @@ def type_into_agent(
         alive, why = _judge_pane(pane_id, state, profile, session)
         if not alive:
             return Delivery("agent-down", why)
+        # The fingerprint is the screen plus one line of numbers: the screen is all but that line.
+        dialog = find_dialog(profile, before.rpartition("\n")[0]) if profile.dialogs else None
+        if dialog is not None:
+            return Delivery("dialog", f"{profile.name} shows a dialog ({dialog.name}): {dialog.action}")
         if still_wanted is not None and not still_wanted():
             return Delivery("skipped", "already delivered by another process")
-        tmux.paste(pane_id, text)
+        if profile.paste == "keys":
+            tmux.send_literal(pane_id, text)
+        else:
+            tmux.paste(pane_id, text)
         time.sleep(profile.submit_delay_ms / 1000)
-        after_enter = tmux.press_enter_and_fingerprint(pane_id)
+        after_enter = tmux.press_enter_and_fingerprint(pane_id, profile.submit_keys)
         if after_enter == before and not _wait_for_change(tmux, pane_id, before, VERIFY_TIMEOUT_S):
-            tmux.press_enter(pane_id)  # the one retry: an Enter the program swallowed
+            tmux.press_enter(pane_id, profile.submit_keys)  # the one retry: an Enter the program swallowed
             if not _wait_for_change(tmux, pane_id, before, VERIFY_TIMEOUT_S):
                 return Delivery("unverified", f"pane {pane_id} showed no sign of the text after a retry")
         if on_typed is not None:

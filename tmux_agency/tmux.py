@@ -198,16 +198,17 @@ class Tmux:
             return None, ""
         return (int(parts[0]), parts[1] == "1", parts[2]), "\n".join(out[1:])
 
-    def press_enter_and_fingerprint(self, pane_id: str) -> str:
-        """Press Enter, then take the pane's fingerprint, in one tmux call."""
-        return "\n".join(self._cmd("send-keys", "-t", pane_id, "Enter", ";", *_fingerprint_args(pane_id)))
+    def press_enter_and_fingerprint(self, pane_id: str, keys: tuple[str, ...] = ("Enter",)) -> str:
+        """Press Enter (or the program's other submit keys, as tmux key names), then take the
+        pane's fingerprint, in one tmux call."""
+        return "\n".join(self._cmd("send-keys", "-t", pane_id, *keys, ";", *_fingerprint_args(pane_id)))
 
     def send_literal(self, pane_id: str, text: str) -> None:
         """Type `text` into a pane literally: 'Enter' or 'C-c' arrive as those letters."""
         self._cmd("send-keys", "-t", pane_id, "-l", "--", text)
 
-    def press_enter(self, pane_id: str) -> None:
-        self._cmd("send-keys", "-t", pane_id, "Enter")
+    def press_enter(self, pane_id: str, keys: tuple[str, ...] = ("Enter",)) -> None:
+        self._cmd("send-keys", "-t", pane_id, *keys)
 
     def paste(self, pane_id: str, text: str) -> None:
         """Paste `text` into a pane as one bracketed paste (if the program asked for brackets).
