@@ -131,8 +131,20 @@ def test_the_gate_refuses_decisions_from_an_agency_pane(lab: Cli) -> None:
     assert_refused(lab("reject", "1", "--feedback", "x", env=pane), 2, "agents cannot approve")
     # Even with the variables cleared: the pane itself belongs to an agency session.
     coordinator_pane = json.loads(lab("status", "CodeAgency", "--json").stdout)["agents"][0]["pane_id"]
-    assert_refused(lab("approve", "1", env={"TMUX_PANE": coordinator_pane}), 2, "agency session")
+    inside = {"TMUX": f"/tmp/tmux-{os.getuid()}/{lab.socket},1,0", "TMUX_PANE": coordinator_pane}
+    assert_refused(lab("approve", "1", env=inside), 2, "agency session")
     assert registry_bytes(lab.workspace) == before
+
+
+def test_the_same_pane_id_on_another_tmux_server_is_not_an_agency_pane(lab: Cli) -> None:
+    """A person in their own tmux (pane %0 there) decides about agencies on another server, whose
+    %0 is a coordinator: that is a human, and the decision goes through."""
+    assert lab("deploy", "CodeAgency", "feature/mul", "--test-command", PLAIN_TESTS).returncode == 0
+    coordinator_pane = json.loads(lab("status", "CodeAgency", "--json").stdout)["agents"][0]["pane_id"]
+    elsewhere = {"TMUX": f"/tmp/tmux-{os.getuid()}/the-users-own-server,1,0", "TMUX_PANE": coordinator_pane}
+    result = lab("reject", "1", "--feedback", "Handle accents too", env=elsewhere)
+    assert result.returncode == 0, result.stderr
+    assert approvals(lab)[0]["status"] == "rejected"
 
 
 def test_a_merge_conflict_is_reported_and_nothing_is_half_applied(lab: Cli, shop: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tinydb import Query
 
-from tmux_agency import git
+from tmux_agency import git, tasks
 from tmux_agency import registry as reg
 from tmux_agency.activity import log_activity
 from tmux_agency.bus import Bus
@@ -81,6 +81,7 @@ def enqueue(ws: Workspace, deployment: Deployment) -> ApprovalItem:
             item = ApprovalItem.model_validate({**facts, "id": next_id, "created_at": utcnow().isoformat()})
             db.insert(item.model_dump(mode="json"))
     log_activity(ws.agency_dir(item.agency), "APPROVAL", f"#{item.id} {item.branch} rev {item.revision} waits for review")
+    tasks.on_approval(ws, None, item)  # the task it reviews goes in review
     return item
 
 
@@ -131,7 +132,8 @@ def check_gate(ws: Workspace, tmux: Tmux) -> None:
     if agency:
         raise UsageError(f"approvals are for humans: this pane belongs to {agency}, and agents cannot approve or reject work")
     pane = os.environ.get("TMUX_PANE")
-    if pane:
+    # Pane ids are per server: %0 of the user's own tmux is not %0 of the agencies' server.
+    if pane and tmux.is_current_server():
         sessions = {r.session for r in load_records(ws)}
         mine = next((p.session for p in tmux.list_panes() if p.pane_id == pane), None)
         if mine in sessions:
@@ -168,6 +170,7 @@ def approve(ws: Workspace, tmux: Tmux, item_id: str | int) -> ApprovalItem:
     remove_sandbox(ws, tmux, Path(item.worktree) if item.worktree else ws.sandbox_dir / "none", item.session)
     log_activity(ws.agency_dir(item.agency), "APPROVED", f"#{item.id} {item.branch} merged into {item.base} by {decided.decided_by}")
     _tell(ws, tmux, item.agency, f"COMPLETE human: approval #{item.id} — {item.branch} approved and merged into {item.base}.")
+    tasks.on_approval(ws, tmux, decided)  # its task completes; what waited for it is dispatched
     return decided
 
 
@@ -223,6 +226,7 @@ def reject(ws: Workspace, tmux: Tmux, item_id: str | int, feedback: str) -> Appr
         f"TASK-REVIEW-{item.id}: a human rejected {item.branch} (approval #{item.id}, rev {item.revision}): {flat} "
         f"— fix it on the branch and deploy again.",
     )  # fmt: skip
+    tasks.on_approval(ws, tmux, decided)  # its task goes back to work; what had started after it waits
     return decided
 
 
