@@ -254,6 +254,11 @@ class Bus:
             offsets = [self._append_event({"event": "message", "message": message}) for message in messages]
         for message in messages:
             self._log_activity(message)
+        # The task graph follows the traffic (tasks.py); without a graph this costs one stat.
+        if os.path.exists(self.registry.path(reg.TASKS)):
+            from tmux_agency.taskhook import follow
+
+            follow(self, messages)
         return offsets
 
     def _log_activity(self, message: Msg) -> None:

@@ -594,6 +594,187 @@ def cmd_agent(args: argparse.Namespace) -> int:
     return run_agent(args.agency or os.environ.get(AGENCY_ENV), args.name or os.environ.get(AGENT_ENV), args.pace)
 
 
+# --- tasks, capabilities, metrics (issue #6) ---------------------------------------------------
+# The task graph (tasks.py), capability discovery and agency selection (selection.py), and the
+# metrics (metrics.py). Each command: parse, one service call, print (or --json).
+
+
+def _actor() -> str:
+    """Who acts: the agent of this pane, or the human."""
+    from tmux_agency.workspace import AGENCY_ENV, AGENT_ENV
+
+    agency, agent = os.environ.get(AGENCY_ENV), os.environ.get(AGENT_ENV)
+    return f"{agency}/{agent}" if agency and agent else agency or "human"
+
+
+def _task_line(task: Any, critical: set[str], ready: set[str]) -> str:
+    from tmux_agency.tasks import MARKS
+
+    state = task.state.replace("_", " ")
+    if task.id in ready:
+        state = "ready"
+    flags = " ★" if task.id in critical else ""
+    after = f"  (after {', '.join(task.after)})" if task.after else ""
+    return f"{task.id:<6} {MARKS.get(task.state, '?')} {state:<10} {task.priority:<8} {task.agency or '—':<16} {task.title}{after}{flags}"
+
+
+def cmd_task(args: argparse.Namespace) -> int:
+    from tmux_agency import tasks as t
+
+    ws = _workspace(args)
+    action = args.task_command
+    if action == "add":
+        from tmux_agency.agencies import split_names
+
+        needs = split_names(args.needs, "capabilities") if args.needs is not None else None
+        if args.agency is not None and args.needs is not None:
+            raise UsageError("give --agency or --needs, not both")
+        added = t.add_task(ws, _tmux(args), args.title, agency=args.agency, needs=needs,
+                           after=t.parse_ids(args.after), priority=args.priority, by=_actor())  # fmt: skip
+        task = added.task
+        if args.json:
+            _print_json({**t.describe(task, t.load_tasks(ws)), "sent": task.id in added.sent})
+            return 0
+        if added.reason:
+            print(added.reason)
+        where = f" → {task.agency}" if task.agency else ""
+        if task.id in added.sent:
+            status = f"sent to {task.agency}'s coordinator"
+        elif task.after and any(d for d in t.waiting_for(task, t.load_tasks(ws))):
+            status = f"waits for {', '.join(t.waiting_for(task, t.load_tasks(ws)))}"
+        elif task.agency:
+            status = f"ready; {task.agency} is not running: it is sent once the agency exists (tmux-agency create {task.agency})"
+        else:
+            status = "ready; no agency: mark it with 'tmux-agency task done' when it is done"
+        print(f"added {task.id}{where}: {task.title} ({status})")
+        return 0
+    if action == "list":
+        shown = t.list_tasks(ws, ready=args.ready, agency=args.agency)
+        everything = t.load_tasks(ws)
+        critical = set(t.critical_path(everything))
+        if args.json:
+            _print_json([{**t.describe(task, everything), "on_critical_path": task.id in critical} for task in shown])
+            return 0
+        if not shown:
+            print("no tasks" + (" ready" if args.ready else "") + (f" for {args.agency}" if args.agency else "")
+                  + " (add one: tmux-agency task add TITLE --agency NAME)")  # fmt: skip
+            return 0
+        ready = t.ready_ids(everything)
+        for task in shown:
+            print(_task_line(task, critical, ready))
+        path = t.critical_path(everything)
+        if path:
+            print(f"critical path (★): {' → '.join(path)} ({len(path)} task{'s' if len(path) != 1 else ''})")
+        return 0
+    if action == "show":
+        task = t.get_task(ws, args.id)
+        everything = t.load_tasks(ws)
+        view = {**t.describe(task, everything), "on_critical_path": task.id in t.critical_path(everything)}
+        if args.json:
+            _print_json(view)
+            return 0
+        print(f"{task.id} {t.MARKS.get(task.state, '?')} {task.title}")
+        print(f"  state      {task.state.replace('_', ' ')}{' (ready)' if view['ready'] else ''}"
+              f"{' · on the critical path' if view['on_critical_path'] else ''}")  # fmt: skip
+        print(f"  agency     {task.agency or '—'}" + (f"  (needs {', '.join(task.needs)})" if task.needs else ""))
+        if task.reason:
+            print(f"  why        {task.reason}")
+        print(f"  priority   {task.priority}")
+        print(f"  after      {', '.join(task.after) or '—'}" + (f"  (waiting for {', '.join(view['waiting_for'])})" if view["waiting_for"] else ""))
+        print(f"  dependents {', '.join(view['dependents']) or '—'}")
+        if task.branch or task.approval:
+            print(f"  work       {task.branch or '—'}" + (f", approval #{task.approval}" if task.approval else "")
+                  + (f", rejected {task.rejections}×" if task.rejections else ""))  # fmt: skip
+        for step in task.history:
+            print(f"  {step.time:%Y-%m-%d %H:%M:%S}  {step.event:<9} → {step.state.replace('_', ' '):<10} {step.by}")
+        return 0
+    if action == "dep":
+        task, warnings = t.add_dependency(ws, _tmux(args), args.id, t.parse_ids(args.after), by=_actor())
+        if args.json:
+            _print_json({**t.describe(task, t.load_tasks(ws)), "warnings": warnings})
+            return 0
+        print(f"{task.id} now waits for {', '.join(task.after)}")
+        for warning in warnings:
+            print(f"note: {warning}")
+        return 0
+    state = {"done": "completed", "fail": "failed", "cancel": "canceled"}[action]
+    task, sent = t.finish(ws, _tmux(args), args.id, state, by=_actor())
+    if args.json:
+        _print_json({**t.describe(task, t.load_tasks(ws)), "sent": sent})
+        return 0
+    print(f"{task.id} {state}: {task.title}" + (f"; sent {', '.join(sent)} to their agencies" if sent else ""))
+    return 0
+
+
+def cmd_capabilities(args: argparse.Namespace) -> int:
+    from tmux_agency.selection import agencies
+
+    views = agencies(_workspace(args))
+    if args.json:
+        _print_json([v.as_dict() for v in views])
+        return 0
+    if not views:
+        print("no agencies defined (tmux-agency init adds the starters)")
+        return 0
+    width = max(len(v.name) for v in views)
+    for v in views:
+        mark = {"running": "●", "stopped": "◌"}.get(v.status, "○")
+        record = f"{v.approval_rate:.0%} first-review ({v.approved_first}/{v.reviewed})" if v.reviewed else "no reviews"
+        print(f"{mark} {v.name:<{width}}  {v.status:<11}  load {v.load:<3} {record:<24} {', '.join(v.capabilities) or '—'}")
+    return 0
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from tmux_agency.metrics import compute, parse_since, render
+
+    since = parse_since(args.since) if args.since is not None else None
+    report = compute(_workspace(args), agency=args.agency, since=since)
+    if args.json:
+        _print_json(report)
+    else:
+        print(render(report))
+    return 0
+
+
+def _args_task(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="task_command", metavar="ACTION", parser_class=_Parser, required=True)
+
+    def action(name: str, help_: str) -> argparse.ArgumentParser:
+        q = sub.add_parser(name, help=help_, description=help_)
+        # The global options work after the action too, as after any command.
+        q.add_argument("--home", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        q.add_argument("--socket", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        q.add_argument("--json", action="store_true", help="print one JSON document")
+        return q
+
+    q = action("add", "add a task: to an agency, or to the best agency for the capabilities it needs")
+    q.add_argument("title")
+    q.add_argument("--agency", help="the agency that does it")
+    q.add_argument("--needs", metavar="CAP,...", help="capabilities it needs: the agency is chosen (capabilities, load, record)")
+    q.add_argument("--after", metavar="ID,...", help="tasks it waits for")
+    q.add_argument("--priority", default="medium", help="low, medium (default), high or critical")
+    q = action("list", "the tasks, with their states and the critical path")
+    q.add_argument("--ready", action="store_true", help="only tasks that can start now")
+    q.add_argument("--agency", help="only this agency's tasks")
+    q = action("show", "one task: its state, dependencies, dependents and history")
+    q.add_argument("id")
+    q = action("dep", "make a task wait for others too (a cycle is refused)")
+    q.add_argument("id")
+    q.add_argument("--after", metavar="ID,...", required=True)
+    for name, help_ in (("done", "mark a task completed"), ("fail", "mark a task failed"), ("cancel", "cancel a task")):
+        action(name, help_).add_argument("id")
+
+
+def _args_capabilities(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true")
+
+
+def _args_metrics(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--agency", help="one agency's metrics")
+    p.add_argument("--since", help="from this date or time (2024-05-01, 2024-05-01T09:30) or age (7d, 12h)")
+    p.add_argument("--json", action="store_true")
+
+
 # --- parser ------------------------------------------------------------------------------------
 # One entry per command: name, function, help, and how to add its arguments. `main` builds only
 # the parser of the command being run: building all of them costs ~17 ms, which every agent
@@ -722,6 +903,9 @@ COMMANDS: list[tuple[str, Callable[[argparse.Namespace], int], str, Callable[[ar
     ("tui", cmd_tui, "the control room: agencies, message feed, task graph, approvals", _args_tui),
     ("demo", cmd_demo, "the whole story, live, with scripted agents: start here", _args_demo),
     ("agent", cmd_agent, "run the scripted agent (the stand-in for an AI CLI)", _args_agent),
+    ("task", cmd_task, "the task graph: task add|list|show|dep|done|fail|cancel", _args_task),
+    ("capabilities", cmd_capabilities, "each agency's capabilities, load and review record", _args_capabilities),
+    ("metrics", cmd_metrics, "completion, approval, response and handoff times, quality, lessons", _args_metrics),
 ]
 
 

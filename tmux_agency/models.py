@@ -232,6 +232,17 @@ class ApprovalItem(StrictModel):
 TaskState = Literal["submitted", "working", "blocked", "in_review", "completed", "failed", "canceled"]
 
 
+class TaskEvent(StrictModel):
+    """One step of a task's life: what happened, who caused it, and the state it left."""
+
+    time: datetime
+    state: TaskState
+    # added, assigned, STATUS, BLOCKED, QUESTION, COMPLETE, handoff, deploy, approved, rejected,
+    # reset (a dependency went back), done, failed, canceled, dep
+    event: str
+    by: str = ""  # "CodeAgency/python-agent", "human", "approval #3", "T-4"
+
+
 class TaskRecord(StrictModel):
     """One node of registry/task_graph.json: a task, its agency and what it waits for."""
 
@@ -244,3 +255,10 @@ class TaskRecord(StrictModel):
     state: TaskState = "submitted"
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # When the task was sent to its agency's coordinator (None: not yet, or sent back to wait).
+    assigned_at: datetime | None = None
+    reason: str | None = None  # why this agency was chosen (task add --needs)
+    branch: str | None = None  # the work's branch, once a handoff or a deploy names it
+    approval: int | None = None  # the approval item reviewing it
+    rejections: int = 0  # times a human sent it back
+    history: list[TaskEvent] = Field(default_factory=list)

@@ -113,6 +113,19 @@ class Registry:
             if storage.dirty:
                 self._write_atomic(self.path(name), json.dumps(storage.data, ensure_ascii=False))
 
+    @contextmanager
+    def edit(self, name: str) -> Iterator[dict[str, Any]]:
+        """File `name`'s JSON object as plain dicts (TinyDB's layout: table → doc id → document),
+        locked, written atomically when the block ends if it changed: a transaction without
+        TinyDB's import, for paths agents take (the task graph following their messages)."""
+        with self.lock(name):
+            data = self._load(name, locked=True) or {}
+            before = json.dumps(data, ensure_ascii=False)
+            yield data
+            after = json.dumps(data, ensure_ascii=False)
+            if after != before:
+                self._write_atomic(self.path(name), after)
+
     def snapshot(self, name: str) -> TinyDB:
         """A read-only TinyDB on file `name` as it is now (no lock: files are replaced whole)."""
         from tinydb import TinyDB
