@@ -254,3 +254,20 @@ def test_keys_mode_types_the_text_and_submit_keys_are_the_profiles(tmp_path: Pat
     tmux.send_literal = lambda pane, text: calls.append(f"keys {text}")  # type: ignore[method-assign]
     assert delivery.type_into_agent(tmux, "%1", "hello", profile, tmp_path, session="S").ok  # type: ignore[arg-type]
     assert calls == ["keys hello"] and tmux.typed == ["Escape+Enter"]
+
+
+def test_the_control_room_survives_a_broken_workspace_profile(workspace) -> None:
+    from tmux_agency.dashboard import Dashboard
+    from tmux_agency.models import AgencyRecord, AgencySpec, AgentRecord, AgentSpec
+    from tmux_agency.records import save_record
+    from tmux_agency.tmux import Tmux
+
+    spec = AgencySpec(name="Solo", coordinator=AgentSpec(name="lead"))
+    agent = AgentRecord(name="lead", window="lead", is_coordinator=True, program="mycli")
+    save_record(workspace, AgencyRecord(name="Solo", session="Solo", spec=spec, agents=[agent]))
+    (workspace.root / "profiles").mkdir()
+    (workspace.root / "profiles" / "mycli.json").write_text('{"name": "mycli"')
+    dashboard = Dashboard(workspace, Tmux("tmux-agency-tests-no-such-server"))
+    [view] = dashboard.agencies()
+    assert view.agents[0].state == "unknown"
+    assert dashboard.profile_error is not None and "mycli.json: not valid JSON" in dashboard.profile_error

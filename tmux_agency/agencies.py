@@ -410,6 +410,9 @@ def create_agency(
     )
     save_record(ws, record)
     log_activity(ws.agency_dir(name), "CREATE", f"{name}: session started with {len(agent_records)} agents")
+    from tmux_agency.schedule import ensure_commit_reminder
+
+    ensure_commit_reminder(ws, name)  # the coordinator's commit reminder (settings: checkin_minutes)
     progress(f"{name}: tmux session started; waiting for {len(agent_records)} agents to be ready")
     return record, brief_agents(ws, tmux, spec, agent_records, progress)
 

@@ -587,6 +587,102 @@ def subprocess_quiet(argv: list[str]) -> None:
     subprocess.run(argv, capture_output=True)
 
 
+# --- scheduled check-ins and the head-less dispatcher (issue #7) -------------------------------
+# schedule.py keeps check-ins in registry/schedule.json; `run` sends the due ones and delivers
+# queued messages, as the control room does on a timer.
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    """schedule [--in D] [--every D] TARGET TEXT | schedule list [--json] | schedule cancel ID"""
+    from tmux_agency import schedule
+
+    ws = _workspace(args)
+    words = args.words
+    if words and words[0] == "list":
+        if len(words) != 1 or args.in_ or args.every:
+            raise UsageError("schedule list takes only --json")
+        items = schedule.list_checkins(ws)
+        if args.json:
+            _print_json([item.model_dump(mode="json") for item in items])
+            return 0
+        if not items:
+            print("no check-ins scheduled (add one: tmux-agency schedule --in 30m AGENCY TEXT)")
+        for item in items:
+            print(_checkin_line(item, schedule))
+        return 0
+    if words and words[0] == "cancel":
+        if len(words) != 2 or args.in_ or args.every:
+            raise UsageError("schedule cancel takes one ID (see 'tmux-agency schedule list')")
+        item = schedule.cancel_checkin(ws, words[1])
+        print(f"cancelled check-in #{item.id} for {item.agency}/{item.agent}")
+        return 0
+    if len(words) != 2:
+        raise UsageError("schedule takes --in DURATION and/or --every DURATION, then TARGET TEXT (or: list, cancel ID)")
+    target, text = words
+    if text == "-":
+        text = sys.stdin.read()
+    in_s = schedule.parse_duration(args.in_, "--in") if args.in_ is not None else None
+    every_s = schedule.parse_duration(args.every, "--every") if args.every is not None else None
+    item = schedule.add_checkin(ws, target, text, in_s=in_s, every_s=every_s)
+    if args.json:
+        _print_json(item.model_dump(mode="json"))
+    else:
+        print(f"scheduled check-in #{item.id}: {_checkin_line(item, schedule)}")
+    return 0
+
+
+def _checkin_line(item: Any, schedule: Any) -> str:
+    from tmux_agency.models import utcnow
+
+    left = (item.due - utcnow()).total_seconds()
+    when = f"in {schedule.format_duration(left)}" if left > 0 else "due now"
+    every = f"every {schedule.format_duration(item.every_s)}" if item.every_s else "once"
+    error = f"  (last time: {item.last_error})" if item.last_error else ""
+    return (f"#{item.id:<3} {item.due.astimezone():%Y-%m-%d %H:%M} ({when}, {every})  "
+            f"{item.agency}/{item.agent}  {_one_line(item.text, 70)}{error}")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from tmux_agency.schedule import run_dispatcher
+
+    ws = _workspace(args)
+    tmux = _tmux(args)
+    now = None
+    if args.now is not None:
+        if not args.once:
+            raise UsageError("--now goes with --once")
+        from datetime import datetime
+
+        try:
+            now = datetime.fromisoformat(args.now)
+        except ValueError:
+            raise UsageError(f"--now {args.now!r}: use an ISO time, e.g. 2025-01-14T10:30:00+00:00") from None
+        now = now if now.tzinfo else now.astimezone()
+    if args.interval <= 0:
+        raise UsageError("--interval must be more than 0 seconds")
+    if not args.once:
+        _progress(f"dispatching check-ins and queued messages every {args.interval:g}s (Ctrl-C stops)")
+    try:
+        run_dispatcher(ws, tmux, once=args.once, interval_s=args.interval, now=now,
+                       report=lambda line: print(line, flush=True), warn=lambda line: _progress(f"{PROG} run: {line}"))
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+def _args_schedule(p: argparse.ArgumentParser) -> None:
+    p.add_argument("words", nargs="*", metavar="ARG", help="TARGET TEXT (TARGET: AGENCY or AGENCY/AGENT), or: list, cancel ID")
+    p.add_argument("--in", dest="in_", metavar="DURATION", help="send it once, this long from now: 30m, 2h, 1h30m")
+    p.add_argument("--every", metavar="DURATION", help="send it again every DURATION (at least 1m)")
+    p.add_argument("--json", action="store_true")
+
+
+def _args_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--once", action="store_true", help="one pass, then exit")
+    p.add_argument("--interval", type=float, default=5.0, help="seconds between passes (default 5)")
+    p.add_argument("--now", help="with --once: act as if it were this ISO time (tests, catching up)")
+
+
 def cmd_agent(args: argparse.Namespace) -> int:
     from tmux_agency.agent import run_agent
     from tmux_agency.workspace import AGENCY_ENV, AGENT_ENV
@@ -902,6 +998,8 @@ COMMANDS: list[tuple[str, Callable[[argparse.Namespace], int], str, Callable[[ar
     ("reject", cmd_reject, "reject work: the feedback goes back to the agency", _args_reject),
     ("tui", cmd_tui, "the control room: agencies, message feed, task graph, approvals", _args_tui),
     ("demo", cmd_demo, "the whole story, live, with scripted agents: start here", _args_demo),
+    ("schedule", cmd_schedule, "check-ins: schedule --in 30m|--every 30m TARGET TEXT, schedule list, schedule cancel ID", _args_schedule),
+    ("run", cmd_run, "the head-less dispatcher: send due check-ins, deliver queued messages (--once: one pass)", _args_run),
     ("agent", cmd_agent, "run the scripted agent (the stand-in for an AI CLI)", _args_agent),
     ("task", cmd_task, "the task graph: task add|list|show|dep|done|fail|cancel", _args_task),
     ("capabilities", cmd_capabilities, "each agency's capabilities, load and review record", _args_capabilities),

@@ -114,6 +114,7 @@ class Dashboard:
         self.tmux = tmux
         self.registry = Registry(ws.registry_dir)
         self.tmux_error: str | None = None
+        self.profile_error: str | None = None  # a workspace profile that does not load
 
     # --- agencies ------------------------------------------------------------------------------
 
@@ -122,6 +123,7 @@ class Dashboard:
         in `capture` (pane ids on screen) — or, when it is None, the `first` agents listed;
         others show running/down from the process table."""
         records = raw_records(self.ws)
+        self.profile_error = None
         try:
             panes = {p.pane_id: p for p in self.tmux.list_panes(strict=True)}
             self.tmux_error = None
@@ -139,8 +141,13 @@ class Dashboard:
                 pane = panes.get(agent.get("pane_id") or "")
                 if pane is not None and pane.session != record.get("session"):
                     pane = None  # a pane id reused by another session after a server restart
-                profile = profile_for(agent["program"], self.ws.root)
-                if pane is None or pane.dead or not program_running(profile, pane.pane_pid, table):
+                try:
+                    profile = profile_for(agent["program"], self.ws.root)
+                except AgencyError as exc:  # a broken profiles/*.json: say so, show the rest
+                    self.profile_error, profile = str(exc), None
+                if profile is None:
+                    state = "unknown"
+                elif pane is None or pane.dead or not program_running(profile, pane.pane_pid, table):
                     state = "down"
                 elif self._wanted(pane.pane_id, capture, budget):
                     state = detect_state(profile, self._capture(pane.pane_id))

@@ -116,6 +116,28 @@ class Settings(StrictModel):
     # A command run when work joins the approval queue (e.g. notify-send); it gets the item in
     # TMUX_AGENCY_APPROVAL_* environment variables, never interpolated into a shell line.
     notify_command: str | None = None
+    # Every coordinator gets a commit reminder this often (minutes), scheduled when its agency
+    # is created; None or 0: no reminders.
+    checkin_minutes: int | None = Field(default=30, ge=0)
+
+
+class Checkin(StrictModel):
+    """One row of registry/schedule.json: a message to an agent at a set time, once or every
+    `every_s` seconds (a scheduled check-in)."""
+
+    id: int
+    agency: str
+    agent: str  # an agent's name, or "coordinator"
+    text: str
+    due: datetime  # when it is sent next
+    every_s: int | None = None  # None: once
+    kind: Literal["reminder", "commit-reminder"] = "reminder"
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by: str = "human"
+    sent: int = 0  # times sent so far
+    last_sent_at: datetime | None = None
+    last_message_id: str | None = None
+    last_error: str | None = None  # why the last time it was due it could not be sent
 
 
 AgencyStatus = Literal["running", "stopped"]

@@ -30,7 +30,8 @@ PASTE_MODES = ("bracketed", "keys")
 # pattern that must match the last line only ends in \Z.
 STATE_LINES = 10
 DIALOG_LINES = 25
-_KEY = re.compile(r"^((C|M|S)-)*([A-Za-z0-9]|Enter|Tab|BTab|Escape|Space|BSpace|Up|Down|Left|Right|Home|End)$")
+# A tmux key name; compiled on first use, not at import (which every `send` pays).
+_KEY = r"^((C|M|S)-)*([A-Za-z0-9]|Enter|Tab|BTab|Escape|Space|BSpace|Up|Down|Left|Right|Home|End)$"
 
 # Each field and its default; name, command and process are required.
 _DEFAULTS: dict[str, Any] = {
@@ -174,7 +175,7 @@ class ProgramProfile:
         if data.get("paste", "bracketed") not in PASTE_MODES:
             raise fail(f"field 'paste' must be one of {', '.join(PASTE_MODES)}")
         keys = data.get("submit_keys", ["Enter"])
-        if not keys or not all(isinstance(k, str) and _KEY.match(k) for k in keys):
+        if not keys or not all(isinstance(k, str) and re.match(_KEY, k) for k in keys):
             raise fail("field 'submit_keys' must list tmux key names, e.g. [\"Enter\"] or [\"Escape\", \"Enter\"]")
         for state, patterns in data.get("states", {}).items():
             if state not in STATES or not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
