@@ -229,6 +229,32 @@ async def test_a_write_by_another_process_appears_on_screen(cli: Cli, server: Se
         assert any(r.text == "STATUS from another process" for r in feed.rows)
 
 
+async def test_the_control_room_sends_due_check_ins(cli: Cli, server: Server) -> None:
+    """While it runs, the control room is a dispatcher: a check-in that falls due is typed into
+    its agent's pane without `tmux-agency run`."""
+    from datetime import timedelta
+
+    from tmux_agency.models import utcnow
+    from tmux_agency.schedule import add_checkin
+
+    assert cli("create", "Clock", "--agents", "worker").returncode == 0
+    add_checkin(cli.workspace, "Clock/worker", "STATUS reminder: commit your work", in_s=1, now=utcnow() - timedelta(minutes=1))
+    app = ControlRoom(cli.workspace, Tmux(server.socket_name), watch=True, clock=fixed_clock)
+
+    def delivered() -> bool:
+        inbox = json.loads(cli("inbox", "Clock", "worker", "--json").stdout)
+        return any(m["body"] == "STATUS reminder: commit your work" and m["state"] != "queued" for m in inbox)
+
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(150):
+            if delivered():
+                break
+            await pilot.pause(0.1)
+    assert delivered()
+    left = json.loads(cli("schedule", "list", "--json").stdout)
+    assert [c["agent"] for c in left] == ["coordinator"], "the one-off is gone; the default commit reminder stays"
+
+
 def test_agent_states_come_from_the_pane(cli: Cli, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
     """idle at its prompt, busy while it works, down once its program exits — read from the pane
     by the scripted agent's profile, with one list-panes for all agents."""

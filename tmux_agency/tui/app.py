@@ -33,6 +33,7 @@ from tmux_agency.tui.widgets.feed import MessageFeed
 from tmux_agency.tui.widgets.taskgraph import TaskGraph
 from tmux_agency.workspace import Workspace
 
+DISPATCH_S = 5.0  # due check-ins and queued messages: a person's scale, not a tight loop
 KEY_BAR = (
     "[b]enter[/] jump  [b]a[/] approve  [b]r[/] reject  [b]m[/] message  [b]d[/] deploy  [b]n[/] new  "
     "[b]k[/] kill  [b]/[/] filter  [b]tab[/] pane  [b]?[/] help  [b]^p[/] palette  [b]q[/] quit"
@@ -125,6 +126,9 @@ class ControlRoom(App[None]):
         if self.watch_registry:
             self.watch_files()
             self.set_interval(self.refresh_s, self.refresh_agencies_later)
+            # The control room is a dispatcher too: due check-ins and queued messages go out
+            # while it runs, as they do under `tmux-agency run`.
+            self.set_interval(DISPATCH_S, self.dispatch)
 
     # --- refreshing ----------------------------------------------------------------------------
 
@@ -138,6 +142,19 @@ class ControlRoom(App[None]):
         capture = self.call_from_thread(lambda: self.query_one(AgencyList).visible_pane_ids())
         views = self.dashboard.agencies(capture=capture)
         self.call_from_thread(self._show_agencies, views)
+
+    @work(thread=True, exclusive=True, group="dispatch", exit_on_error=False)
+    def dispatch(self) -> None:
+        if self.dashboard.tmux_error:
+            return  # nothing can be typed anywhere; the next tick after tmux is back will
+        from tmux_agency.bus import Bus
+        from tmux_agency.schedule import dispatch_due
+
+        try:
+            dispatch_due(self.ws, self.tmux)
+            Bus(self.ws, self.tmux).deliver()
+        except AgencyError as exc:
+            self.call_from_thread(self.notify, f"dispatch: {exc}", severity="error", timeout=8)
 
     def _show_agencies(self, views: list[AgencyView]) -> None:
         if views != self._last_views:  # rebuilding hundreds of rows for nothing costs a frame
@@ -162,8 +179,9 @@ class ControlRoom(App[None]):
     def _update_title(self) -> None:
         tmux_state = "[b red]tmux down[/]" if self.dashboard.tmux_error else "[green]tmux up[/]"
         socket = f" -L {self.tmux.socket_name}" if self.tmux.socket_name else ""
+        problem = f" · [b red]{escape(self.dashboard.profile_error[:80])}[/]" if self.dashboard.profile_error else ""
         self.query_one("#titlebar", Static).update(
-            f"[b]tmux-agency[/b] control room · {self.ws.root.name} · {tmux_state}{socket} · {self.clock():%H:%M}",
+            f"[b]tmux-agency[/b] control room · {self.ws.root.name} · {tmux_state}{socket} · {self.clock():%H:%M}{problem}",
             layout=False,
         )
 

@@ -14,6 +14,8 @@ STATE_STYLES = {
     "idle": "green",
     "running": "green",
     "down": "bold red",
+    "dialog": "bold reverse magenta",  # the program asks the human something first
+    "unknown": "dim",  # its workspace profile does not load (the title bar says why)
 }
 
 
