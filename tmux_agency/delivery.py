@@ -127,12 +127,15 @@ def type_into_agent(
             return Delivery("dialog", f"{profile.name} shows a dialog ({dialog.name}): {dialog.action}")
         if still_wanted is not None and not still_wanted():
             return Delivery("skipped", "already delivered by another process")
-        if profile.paste == "keys":
-            tmux.send_literal(pane_id, text)
+        if profile.paste != "keys" and profile.submit_delay_ms == 0:
+            after_enter = tmux.paste_submit_and_fingerprint(pane_id, text, profile.submit_keys)
         else:
-            tmux.paste(pane_id, text)
-        time.sleep(profile.submit_delay_ms / 1000)
-        after_enter = tmux.press_enter_and_fingerprint(pane_id, profile.submit_keys)
+            if profile.paste == "keys":
+                tmux.send_literal(pane_id, text)
+            else:
+                tmux.paste(pane_id, text)
+            time.sleep(profile.submit_delay_ms / 1000)
+            after_enter = tmux.press_enter_and_fingerprint(pane_id, profile.submit_keys)
         if after_enter == before and not _wait_for_change(tmux, pane_id, before, VERIFY_TIMEOUT_S):
             tmux.press_enter(pane_id, profile.submit_keys)  # the one retry: an Enter the program swallowed
             if not _wait_for_change(tmux, pane_id, before, VERIFY_TIMEOUT_S):

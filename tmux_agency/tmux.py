@@ -220,6 +220,16 @@ class Tmux:
         # One tmux call for both steps (';' separates tmux commands; '-' reads stdin).
         self._cmd("load-buffer", "-b", buffer, "-", ";", "paste-buffer", "-p", "-d", "-b", buffer, "-t", pane_id, stdin=text)
 
+    def paste_submit_and_fingerprint(self, pane_id: str, text: str, keys: tuple[str, ...] = ("Enter",)) -> str:
+        """paste(), then the submit keys at once, then the fingerprint: one tmux call, for
+        programs that need no pause between a paste and its Enter."""
+        buffer = f"tmux-agency-{os.urandom(6).hex()}"
+        out = self._cmd(
+            "load-buffer", "-b", buffer, "-", ";", "paste-buffer", "-p", "-d", "-b", buffer, "-t", pane_id, ";",
+            "send-keys", "-t", pane_id, *keys, ";", *_fingerprint_args(pane_id), stdin=text,
+        )  # fmt: skip
+        return "\n".join(out)
+
     def focus_pane(self, pane_id: str) -> str:
         """Make the pane its session's current window and pane; return the session's name."""
         session = self.display(pane_id, "#{session_name}")
