@@ -173,10 +173,13 @@ def _message_lines(registry: Registry) -> Iterator[tuple[bytes, bytes, bytes, by
             if head is not None:
                 yield (*head.group(1, 2, 3, 4, 5), line)  # type: ignore[misc]
                 continue
-            if b'"event":"message"' not in line:
+            if b'"message"' not in line:
                 continue  # a fragment a killed writer left
             try:
-                message = json.loads(line)["message"]
+                event = json.loads(line)
+                if event.get("event") != "message":
+                    continue
+                message = event["message"]
                 sender = message.get("sender_agency")
                 yield (
                     message["time"].encode(), message["kind"].encode(), str(message["type"]).encode(),

@@ -150,8 +150,6 @@ def _reason(best: AgencyView, others: list[AgencyView], needs: list[str]) -> str
     if best.status == "running" and any(o.status != "running" for o in others):
         stopped = [o.name for o in others if o.status != "running"]
         parts.append(f"running ({', '.join(stopped[:3])} not)")
-    elif best.status != "running":
-        parts.append(f"{best.status} (none that fits is running: the task waits until it is created)")
     rivals = [o for o in others if o.status == best.status] or others
     parts.append(f"{_tasks(best.load)} vs {', '.join(f'{o.load} ({o.name})' for o in rivals[:3])}")
     same_load = [o for o in rivals if o.load == best.load]

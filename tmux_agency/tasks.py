@@ -116,17 +116,17 @@ def find_cycle(tasks: Iterable[Any], task_id: str, new_after: Iterable[str]) -> 
     for target in new_after:
         if target == task_id:
             return [task_id, task_id]
-        # Depth-first from `target` along 'waits for' edges, looking for `task_id`.
-        stack: list[tuple[str, list[str]]] = [(target, [target])]
+        # Breadth-first from `target` along 'waits for' edges: the shortest cycle is named.
+        queue: list[tuple[str, list[str]]] = [(target, [target])]
         seen = {target}
-        while stack:
-            node, path = stack.pop()
+        while queue:
+            node, path = queue.pop(0)
             for nxt in after.get(node, []):
                 if nxt == task_id:
                     return [task_id, *path, task_id]
                 if nxt not in seen:
                     seen.add(nxt)
-                    stack.append((nxt, [*path, nxt]))
+                    queue.append((nxt, [*path, nxt]))
     return None
 
 
@@ -626,9 +626,8 @@ def on_approval(ws: Workspace, tmux: Tmux | None, item: ApprovalItem) -> str | N
             state = task["state"]
             task["approval"] = item.id
             task["branch"] = item.branch
-            if status == "pending":
-                if state != "in_review":
-                    _step(task, "in_review", "deploy", by, when)
+            if status == "pending":  # kept even when already in review: the history shows each deploy
+                _step(task, "in_review", "deploy", by, when)
             elif status == "approved":
                 if state != "completed":
                     _step(task, "completed", "approved", f"{by} by {item.decided_by or 'human'}", when)
