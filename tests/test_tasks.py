@@ -113,6 +113,7 @@ def test_list_filters_by_agency(cli_no_tmux: Cli) -> None:
         (["task", "add", "Who", "--agency", "NoSuchAgency"], "unknown agency 'NoSuchAgency'"),
         (["task", "add", "Who", "--agency", "bad:name"], "invalid agency name"),
         (["task", "add", "Magic", "--needs", "telepathy"], "no agency has capability 'telepathy'"),
+        (["task", "add", "Magic", "--needs", ""], "--needs names no capability"),
         (["task", "add", "Magic", "--needs", "testing,telepathy"], "'telepathy'"),
         (["task", "add", "Split", "--needs", "testing,documentation"], "no single agency has all of testing, documentation"),
         (["task", "done", "T-2"], "T-2 is already completed"),

@@ -720,9 +720,7 @@ def cmd_task(args: argparse.Namespace) -> int:
     ws = _workspace(args)
     action = args.task_command
     if action == "add":
-        from tmux_agency.agencies import split_names
-
-        needs = split_names(args.needs, "capabilities") if args.needs is not None else None
+        needs = args.needs.split(",") if args.needs is not None else None
         if args.agency is not None and args.needs is not None:
             raise UsageError("give --agency or --needs, not both")
         added = t.add_task(ws, _tmux(args), args.title, agency=args.agency, needs=needs,

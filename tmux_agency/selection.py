@@ -67,12 +67,13 @@ class AgencyView:
 
 
 class Choice:
-    __slots__ = ("agency", "reason", "candidates")
+    __slots__ = ("agency", "reason", "candidates", "needs")
 
-    def __init__(self, agency: str, reason: str, candidates: list[AgencyView]) -> None:
+    def __init__(self, agency: str, reason: str, candidates: list[AgencyView], needs: list[str]) -> None:
         self.agency = agency
         self.reason = reason
         self.candidates = candidates
+        self.needs = needs  # as checked: stripped, each once
 
 
 def agencies(ws: Workspace) -> list[AgencyView]:
@@ -139,7 +140,7 @@ def choose_agency(ws: Workspace, needs: list[str]) -> Choice:
         owners = "; ".join(f"{n}: {', '.join(v.name for v in views if n in v.capabilities)}" for n in needs)
         raise UsageError(f"no single agency has all of {', '.join(needs)} ({owners}): split the task")
     best, others = fits[0], fits[1:]
-    return Choice(best.name, _reason(best, others, needs), fits)
+    return Choice(best.name, _reason(best, others, needs), fits, needs)
 
 
 def _reason(best: AgencyView, others: list[AgencyView], needs: list[str]) -> str:

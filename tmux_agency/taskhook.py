@@ -26,21 +26,26 @@ def follow(bus: Bus, messages: list[dict[str, Any]]) -> None:
     for message in messages:
         if message["type"] not in MOVING_TYPES or not message.get("sender_agency"):
             continue
-        payload = message.get("payload")
-        named = _MENTION.search(message.get("body") or "") or (
-            isinstance(payload, dict) and isinstance(payload.get("task"), str) and _MENTION.search(payload["task"])
-        )
-        if not named and not _has_work_in_hand(bus, message["sender_agency"]):
-            continue
         from tmux_agency.errors import AgencyError
-        from tmux_agency.tasks import on_traffic
 
         try:
-            on_traffic(bus.ws, bus.tmux, message, bus)
+            _follow_one(bus, message)
         except AgencyError as exc:  # the message is kept and goes out; the graph says why it lags
             import sys
 
             print(f"tmux-agency: the task graph did not follow {message['id']}: {exc}", file=sys.stderr)
+
+
+def _follow_one(bus: Bus, message: dict[str, Any]) -> None:
+    payload = message.get("payload")
+    named = _MENTION.search(message.get("body") or "") or (
+        isinstance(payload, dict) and isinstance(payload.get("task"), str) and _MENTION.search(payload["task"])
+    )
+    if not named and not _has_work_in_hand(bus, message["sender_agency"]):
+        return
+    from tmux_agency.tasks import on_traffic
+
+    on_traffic(bus.ws, bus.tmux, message, bus)
 
 
 def _has_work_in_hand(bus: Bus, agency: str) -> bool:

@@ -413,7 +413,7 @@ def add_task(
         raise UsageError(f"the task title is {len(title)} characters long; the limit is {MAX_TITLE}")
     if priority not in PRIORITIES:
         raise UsageError(f"unknown priority {priority!r}: use {', '.join(PRIORITIES)}")
-    if agency is not None and needs:
+    if agency is not None and needs is not None:
         raise UsageError("give --agency or --needs, not both")
     reason = None
     if agency is not None:
@@ -422,11 +422,11 @@ def add_task(
         validate_name(agency, "agency name")
         if not known_agency(ws, agency):
             raise UsageError(f"unknown agency {agency!r}: see 'tmux-agency capabilities'")
-    elif needs:
+    elif needs is not None:
         from tmux_agency.selection import choose_agency
 
         choice = choose_agency(ws, needs)
-        agency, reason = choice.agency, choice.reason
+        agency, reason, needs = choice.agency, choice.reason, choice.needs
     after = list(dict.fromkeys(after or []))
     now = _now()
     registered = registered_agencies(ws)
