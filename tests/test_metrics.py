@@ -182,3 +182,21 @@ def test_the_command_prints_json_or_text_and_changes_nothing(recorded: Workspace
     text = cli("metrics", "--since", "2024-05-01").stdout
     assert text.startswith("Metrics · all agencies · since 2024-05-01 00:00")
     assert registry_bytes(recorded) == before
+
+
+def test_a_kept_scan_reads_only_what_the_log_gained(recorded: Workspace) -> None:
+    log = recorded.registry_dir / "messages.jsonl"
+    whole = log.read_bytes()
+    lines = whole.splitlines(keepends=True)
+    full = metrics.compute(recorded, now=NOW, days=3)
+    # The log as it was after the first handoff, with the next line half written.
+    log.write_bytes(b"".join(lines[:9]) + lines[9][:40])
+    scan = metrics.MessageScan()
+    early = metrics.compute(recorded, now=NOW, days=3, scan=scan)
+    assert early["totals"]["handoff_time_s"] == {"count": 1, "answered": 0, "median": None, "mean": None}
+    offset = scan.offset
+    assert offset == len(b"".join(lines[:9])), "the partial line waits for the next read"
+    log.write_bytes(whole)
+    later = metrics.compute(recorded, now=NOW, days=3, scan=scan)
+    assert scan.offset == len(whole)
+    assert (later["totals"], later["trends"]) == (full["totals"], full["trends"])

@@ -157,36 +157,31 @@ def lessons(ws: Workspace, agency: str, since: datetime | None = None) -> dict[s
 # --- the message log, streamed -----------------------------------------------------------------
 
 
-def _message_lines(registry: Registry) -> Iterator[tuple[bytes, bytes, bytes, bytes | None, bytes, bytes]]:
+def _message_lines(lines: Iterable[bytes]) -> Iterator[tuple[bytes, bytes, bytes, bytes | None, bytes, bytes]]:
     """(time, kind, type, sender agency, recipient agency, raw line) of every message event, as
     bytes: at 100,000 messages, decoding only what is used is what keeps this fast."""
-    try:
-        handle = open(registry.path(HISTORY), "rb")
-    except FileNotFoundError:
-        return
     match = _HEAD.match
-    with handle:
-        for line in handle:
-            if line.find(b'"event":"state"', 0, 48) != -1:
-                continue  # a delivery event
-            head = match(line)
-            if head is not None:
-                yield (*head.group(1, 2, 3, 4, 5), line)  # type: ignore[misc]
+    for line in lines:
+        if line.find(b'"event":"state"', 0, 48) != -1:
+            continue  # a delivery event
+        head = match(line)
+        if head is not None:
+            yield (*head.group(1, 2, 3, 4, 5), line)  # type: ignore[misc]
+            continue
+        if b'"message"' not in line:
+            continue  # a fragment a killed writer left
+        try:
+            event = json.loads(line)
+            if event.get("event") != "message":
                 continue
-            if b'"message"' not in line:
-                continue  # a fragment a killed writer left
-            try:
-                event = json.loads(line)
-                if event.get("event") != "message":
-                    continue
-                message = event["message"]
-                sender = message.get("sender_agency")
-                yield (
-                    message["time"].encode(), message["kind"].encode(), str(message["type"]).encode(),
-                    sender.encode() if sender else None, message["recipient_agency"].encode(), line,
-                )  # fmt: skip
-            except (ValueError, KeyError, TypeError, AttributeError):
-                continue
+            message = event["message"]
+            sender = message.get("sender_agency")
+            yield (
+                message["time"].encode(), message["kind"].encode(), str(message["type"]).encode(),
+                sender.encode() if sender else None, message["recipient_agency"].encode(), line,
+            )  # fmt: skip
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue
 
 
 def _payload(line: bytes) -> dict[str, Any]:
@@ -296,44 +291,81 @@ def _review_facts(facts: _Facts, events: list[dict[str, Any]], since: datetime |
                 facts.review_times.append((agency, decided, max((decided - start).total_seconds(), 0.0)))
 
 
-def _message_facts(facts: _Facts, registry: Registry, since: datetime | None) -> None:
-    since_text = since.isoformat().encode() if since is not None else None
-    waiting: dict[bytes, list[int]] = {}  # receiving agency → indexes of its unanswered handoffs
-    counts: dict[tuple[bytes, bytes | None], int] = {}  # (day, agency or None for all) → messages
-    for time_raw, kind, type_, sender, recipient, line in _message_lines(registry):
-        if sender in waiting:
-            answered = _utc(time_raw.decode())
-            for index in waiting.pop(sender):  # type: ignore[arg-type]
-                to, frm, sent, _ = facts.handoffs[index]
-                facts.handoffs[index] = (to, frm, sent, max((answered - sent).total_seconds(), 0.0))
-        if since_text is not None and time_raw < since_text and _utc(time_raw.decode()) < since:
-            continue
-        day = time_raw[:10]
-        key = (day, None)
-        counts[key] = counts.get(key, 0) + 1
-        key = (day, recipient)
-        counts[key] = counts.get(key, 0) + 1
-        if sender is not None and sender != recipient:
-            key = (day, sender)
+class MessageScan:
+    """What the message log says for the metrics, read incrementally: keep one and pass it to
+    `compute` each time — each call reads only the lines appended since the last (the control
+    room refreshes on every message; a full read of 100,000 messages takes ~0.4 s)."""
+
+    def __init__(self) -> None:
+        self.offset = 0
+        self.handoffs: list[tuple[str, str | None, datetime, float | None]] = []  # to, from, sent, answered after
+        self.waiting: dict[bytes, list[int]] = {}  # receiving agency → its unanswered handoffs
+        self.bugs: list[tuple[str, str | None, datetime, int]] = []  # against (recipient), by, when, count
+        self.scores: list[tuple[str | None, datetime, float]] = []
+        self.counts: dict[tuple[bytes, bytes | None], int] = {}  # (day, agency; None: all) → messages
+
+    def update(self, registry: Registry) -> None:
+        try:
+            handle = open(registry.path(HISTORY), "rb")
+        except FileNotFoundError:
+            return
+        with handle:
+            if handle.seek(0, 2) < self.offset:
+                self.__init__()  # the log was replaced: start over
+            handle.seek(self.offset)
+            self._read(self._complete(handle))
+
+    def _complete(self, handle: Any) -> Iterator[bytes]:
+        """The file's whole lines, streamed; a partial last line is left for the next read."""
+        for line in handle:
+            if not line.endswith(b"\n"):
+                return
+            self.offset += len(line)
+            yield line
+
+    def _read(self, lines: Iterable[bytes]) -> None:
+        counts, waiting, handoffs = self.counts, self.waiting, self.handoffs
+        for time_raw, kind, type_, sender, recipient, line in _message_lines(lines):
+            if sender in waiting:
+                answered = _utc(time_raw.decode())
+                for index in waiting.pop(sender):  # type: ignore[arg-type]
+                    to, frm, sent, _ = handoffs[index]
+                    handoffs[index] = (to, frm, sent, max((answered - sent).total_seconds(), 0.0))
+            day = time_raw[:10]
+            key = (day, None)
             counts[key] = counts.get(key, 0) + 1
-        if kind == b"intra":
-            continue
-        if type_ == b"handoff" and kind == b"inter":
-            facts.handoffs.append((recipient.decode(), sender.decode() if sender else None, _utc(time_raw.decode()), None))
-            waiting.setdefault(recipient, []).append(len(facts.handoffs) - 1)
-        if type_ == b"results" or b'score"' in line:
-            payload = _payload(line)
-            when = _utc(time_raw.decode())
-            who = sender.decode() if sender else None
-            if type_ == b"results":
-                bugs = _bugs(payload)
-                if bugs:
-                    facts.bugs.append((recipient.decode(), who, when, bugs))
-            score = _score(payload)
-            if score is not None:
-                facts.scores.append((who, when, score))
-    for (day, agency), n in counts.items():
-        facts.messages.setdefault(day.decode(), {})[agency.decode() if agency is not None else "*"] = n
+            key = (day, recipient)
+            counts[key] = counts.get(key, 0) + 1
+            if sender is not None and sender != recipient:
+                key = (day, sender)
+                counts[key] = counts.get(key, 0) + 1
+            if kind == b"intra":
+                continue
+            if type_ == b"handoff" and kind == b"inter":
+                handoffs.append((recipient.decode(), sender.decode() if sender else None, _utc(time_raw.decode()), None))
+                waiting.setdefault(recipient, []).append(len(handoffs) - 1)
+            if type_ == b"results" or b'score"' in line:
+                payload = _payload(line)
+                when = _utc(time_raw.decode())
+                who = sender.decode() if sender else None
+                if type_ == b"results":
+                    bugs = _bugs(payload)
+                    if bugs:
+                        self.bugs.append((recipient.decode(), who, when, bugs))
+                score = _score(payload)
+                if score is not None:
+                    self.scores.append((who, when, score))
+
+
+def _message_facts(facts: _Facts, scan: MessageScan, since: datetime | None) -> None:
+    """The scan's facts from `since` on (messages per day: from since's day on)."""
+    facts.handoffs = [h for h in scan.handoffs if since is None or h[2] >= since]
+    facts.bugs = [b for b in scan.bugs if since is None or b[2] >= since]
+    facts.scores = [x for x in scan.scores if since is None or x[1] >= since]
+    first_day = since.date().isoformat().encode() if since is not None else b""
+    for (day, agency), n in scan.counts.items():
+        if day >= first_day:
+            facts.messages.setdefault(day.decode(), {})[agency.decode() if agency is not None else "*"] = n
 
 
 # --- aggregation -------------------------------------------------------------------------------
@@ -463,11 +495,13 @@ def compute(
     since: datetime | None = None,
     now: datetime | None = None,
     days: int = TREND_DAYS,
+    scan: MessageScan | None = None,
 ) -> dict[str, Any]:
     """Every metric, for all agencies (`agency` None) or one, from `since` on. A plain dict of
     numbers, strings, lists and None — JSON as it is, and what the control room draws:
     `totals` (the summary below, for the selection), `trends` (one value per day), `agencies`
-    (the summary of each, with lessons and flag) and `flags`."""
+    (the summary of each, with lessons and flag) and `flags`. Pass the same `scan` to each call
+    to read only what the message log gained since the last."""
     now = now or datetime.now(timezone.utc)
     if agency is not None:
         validate_name(agency, "agency name")
@@ -476,7 +510,10 @@ def compute(
     _task_facts(facts, registry.documents(reg.TASKS), since, now)
     events = review_events(ws)
     _review_facts(facts, events, since)
-    _message_facts(facts, registry, since)
+    if scan is None:
+        scan = MessageScan()
+    scan.update(registry)
+    _message_facts(facts, scan, since)
     from tmux_agency.records import raw_records
 
     facts.agencies.update(r["name"] for r in raw_records(ws))
