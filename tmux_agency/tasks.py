@@ -537,9 +537,8 @@ def _after_traffic(ws: Workspace, task: dict[str, Any], kind: str) -> str | None
         return "working" if state in ("submitted", "blocked") else None
     if kind in ("BLOCKED", "QUESTION"):
         return "blocked" if state in ("submitted", "working") else None
-    if kind in ("COMPLETE", "handoff"):
-        if state in ("submitted", "working", "blocked"):
-            return "in_review" if review_applies(ws, task["agency"]) else "completed"
+    if kind in ("COMPLETE", "handoff") and state in ("submitted", "working", "blocked"):
+        return "in_review" if review_applies(ws, task["agency"]) else "completed"
     return None
 
 
@@ -637,9 +636,11 @@ def on_approval(ws: Workspace, tmux: Tmux | None, item: ApprovalItem) -> str | N
                 _step(task, "working", "rejected", f"{by} by {item.decided_by or 'human'}", when)
                 for other in _cascade(docs, task_id, f"approval #{item.id} rejected", when):
                     if other.get("agency"):
-                        notes.append((other["agency"], f"NOTE: {other['id']} ({other['title']}) is on hold: {task_id}, "
-                                      f"which it waits for, went back to work (approval #{item.id} rejected). "
-                                      f"Wait for a new TASK-{other['id']}."))  # fmt: skip
+                        note = (
+                            f"NOTE: {other['id']} ({other['title']}) is on hold: {task_id}, which it waits for, "
+                            f"went back to work (approval #{item.id} rejected). Wait for a new TASK-{other['id']}."
+                        )
+                        notes.append((other["agency"], note))
     _log_review(ws, item, task_id, when)
     if tmux is not None:
         _send(ws, tmux, None, claimed, notes)
