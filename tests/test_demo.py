@@ -35,6 +35,11 @@ def test_the_headless_demo_reaches_the_approval_queue(tmp_path: Path, server: Se
     assert "test_punctuation_is_dropped" in first["details"]
     assert (second["status"], second["issues_found"]) == ("passed", 0)
 
+    # The task graph: the demo's task waits for review; the one after it (DocsAgency is not
+    # running in the demo) waits for it.
+    states = {t["id"]: (t["agency"], t["state"]) for t in facts["tasks"]}
+    assert states == {"T-1": ("CodeAgency", "in_review"), "T-2": ("DocsAgency", "submitted")}
+
     # The sandbox's facts about the fixed branch, waiting for a human.
     item = facts["approval"]
     assert (item["agency"], item["branch"], item["status"]) == ("CodeAgency", "feature/slugify", "pending")

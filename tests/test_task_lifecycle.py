@@ -256,3 +256,16 @@ def test_a_send_that_moves_a_task_stays_lean(shop_team: Cli, ws: Workspace) -> N
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
     assert out.stdout.strip().splitlines()[-1] == "0 []", out.stdout + out.stderr
     assert events(cli, "T-2")[-1] == ("BLOCKED", "blocked")
+
+
+def test_a_task_waiting_for_an_agency_is_sent_once_the_agency_starts(cli: Cli, server: Server) -> None:
+    added = json.loads(cli("task", "add", "Write the changelog", "--agency", "DocsAgency", "--json").stdout)
+    assert added["state"] == "submitted" and not added.get("assigned_at"), "nobody to send it to yet"
+    assert cli("create", "DocsAgency", "--agents", "tech-writer").returncode == 0
+
+    def coordinator_got_it() -> bool:
+        inbox = json.loads(cli("inbox", "DocsAgency", "docs-coordinator", "--json").stdout)
+        return any(m["body"].startswith(f"TASK-{added['id']}: Write the changelog") for m in inbox)
+
+    wait_for(coordinator_got_it)
+    assert json.loads(cli("task", "show", added["id"], "--json").stdout)["assigned_at"]

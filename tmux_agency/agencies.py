@@ -20,7 +20,7 @@ from tmux_agency import registry as reg
 from tmux_agency.activity import activity_log_path, log_activity
 from tmux_agency.briefings import compose_briefing, default_agent_briefing
 from tmux_agency.delivery import type_into_agent
-from tmux_agency.errors import UsageError, WorldError
+from tmux_agency.errors import AgencyError, UsageError, WorldError
 from tmux_agency.models import AgencyRecord, AgencySpec, AgentRecord, AgentSpec, utcnow
 from tmux_agency.processes import ProcessTable
 from tmux_agency.programs import find_dialog, is_ready, profile_for, program_running
@@ -414,7 +414,23 @@ def create_agency(
 
     ensure_commit_reminder(ws, name)  # the coordinator's commit reminder (settings: checkin_minutes)
     progress(f"{name}: tmux session started; waiting for {len(agent_records)} agents to be ready")
-    return record, brief_agents(ws, tmux, spec, agent_records, progress)
+    result = brief_agents(ws, tmux, spec, agent_records, progress)
+    _send_waiting_tasks(ws, tmux, progress)
+    return record, result
+
+
+def _send_waiting_tasks(ws: Workspace, tmux: Tmux, progress: Progress) -> None:
+    """Tasks that were ready before their agency ran go out now that it does (after its
+    briefing, so the TASK is not the first thing its coordinator reads)."""
+    from tmux_agency.tasks import dispatch_ready
+
+    try:
+        sent = dispatch_ready(ws, tmux)
+    except AgencyError as exc:  # the agency runs: a broken task graph must not undo that
+        progress(f"tasks: not sent ({exc})")
+        return
+    for task_id in sent:
+        progress(f"task {task_id} sent to its agency")
 
 
 def _kill_quietly(tmux: Tmux, session: str) -> None:
@@ -517,6 +533,8 @@ def restore_agencies(ws: Workspace, tmux: Tmux, progress: Progress = _quiet) -> 
         save_record(ws, record)
         progress(f"{record.name}: {len(revived)} agent(s) started; waiting for them to be ready")
         restored.append((record, brief_agents(ws, tmux, record.spec, revived, progress)))
+    if restored:
+        _send_waiting_tasks(ws, tmux, progress)
     return restored
 
 

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
-TASK = "TASK-1"
+TASK = "T-1"  # the task graph's id for the demo's task, unless the TASK text names another
 BRANCH = "feature/slugify"
 QA_TEST = "test_qa_slugify.py"
 
@@ -78,6 +78,14 @@ class Actor(Protocol):
     def is_coordinator(self) -> bool: ...
 
 
+def task_of(text: str, payload: dict[str, Any] | None = None) -> str:
+    """The task a message is about: the payload's `task`, or the id in 'TASK-T-1: …'."""
+    if payload and payload.get("task"):
+        return str(payload["task"])
+    match = re.search(r"\bTASK-([A-Za-z]+-\d+|\d+)\b|\b(T-\d+)\b", text)
+    return (match.group(1) or match.group(2)) if match else TASK
+
+
 def react(actor: Actor, text: str, inter: dict[str, Any] | None) -> bool:
     """Play the actor's part for one message; False when the message is not part of the story."""
     role = (actor.agency, "coordinator" if actor.is_coordinator() else actor.name)
@@ -97,10 +105,10 @@ def _code_coordinator(actor: Actor, text: str, inter: dict[str, Any] | None) -> 
             actor.say(f"QA passed {BRANCH}: deploying it to the sandbox …")
             _deploy(actor)
         else:
-            actor.send("python-agent", f"{TASK}: fix what QA found on {BRANCH}: {inter.get('details', 'see QA results')}")
+            actor.send("python-agent", f"TASK-{task_of(text, inter)}: fix what QA found on {BRANCH}: {inter.get('details', 'see QA results')}")
         return True
     if text.startswith("COMPLETE python-agent"):
-        handoff = {"type": "handoff", "task": TASK, "branch": BRANCH, "priority": "high",
+        handoff = {"type": "handoff", "task": task_of(text), "branch": BRANCH, "priority": "high",
                    "message": "slugify() is ready for QA"}  # fmt: skip
         _send_inter(actor, "QAAgency", handoff)
         return True
@@ -113,7 +121,8 @@ def _code_coordinator(actor: Actor, text: str, inter: dict[str, Any] | None) -> 
 def _python_agent(actor: Actor, text: str, inter: dict[str, Any] | None) -> bool:
     if not text.upper().startswith("TASK"):
         return False
-    actor.send("coordinator", f"STATUS {actor.name}: working on {TASK} on {BRANCH}")
+    task = task_of(text)
+    actor.send("coordinator", f"STATUS {actor.name}: working on {task} on {BRANCH}")
     tree = _worktree(actor, branch=BRANCH, create=True)
     fixing = (tree / "test_slugify.py").exists()  # round one wrote it: anything later is a fix
     base = (tree / "textkit.py").read_text(encoding="utf-8").split("\n\ndef slugify")[0].rstrip("\n") + "\n"
@@ -127,7 +136,7 @@ def _python_agent(actor: Actor, text: str, inter: dict[str, Any] | None) -> bool
         message = "Address the review feedback (CHANGES.md)"
     _git(tree, "add", "-A")
     _git(tree, "commit", "-q", "-m", message, author=actor.name)
-    actor.send("coordinator", f"COMPLETE {actor.name}: {TASK} {'fixed' if fixing else 'done'} on {BRANCH} ({message})")
+    actor.send("coordinator", f"COMPLETE {actor.name}: {task} {'fixed' if fixing else 'done'} on {BRANCH} ({message})")
     return True
 
 
@@ -136,7 +145,7 @@ def _python_agent(actor: Actor, text: str, inter: dict[str, Any] | None) -> bool
 
 def _qa_coordinator(actor: Actor, text: str, inter: dict[str, Any] | None) -> bool:
     if inter is not None and inter.get("type") == "handoff":
-        actor.send("qa-engineer", f"{inter.get('task', TASK)}: test branch {inter.get('branch', BRANCH)} from {inter.get('_from')}")
+        actor.send("qa-engineer", f"TASK-{task_of(text, inter)}: test branch {inter.get('branch', BRANCH)} from {inter.get('_from')}")
         return True
     verdict = re.match(r"COMPLETE qa-engineer: (\S+) (passed|failed)(?:: (.*))?", text, re.DOTALL)
     if verdict:
@@ -153,7 +162,8 @@ def _qa_coordinator(actor: Actor, text: str, inter: dict[str, Any] | None) -> bo
 def _qa_engineer(actor: Actor, text: str, inter: dict[str, Any] | None) -> bool:
     if not text.upper().startswith("TASK"):
         return False
-    actor.send("coordinator", f"STATUS {actor.name}: testing {BRANCH} with QA's edge cases")
+    task = task_of(text)
+    actor.send("coordinator", f"STATUS {actor.name}: testing {BRANCH} for {task} with QA's edge cases")
     tree = _worktree(actor, branch=BRANCH, create=False)
     (tree / QA_TEST).write_text(QA_TEST_TEXT, encoding="utf-8")
     run = subprocess.run(
@@ -161,11 +171,11 @@ def _qa_engineer(actor: Actor, text: str, inter: dict[str, Any] | None) -> bool:
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     if run.returncode == 0:
-        actor.send("coordinator", f"COMPLETE {actor.name}: {TASK} passed: every QA test is green")
+        actor.send("coordinator", f"COMPLETE {actor.name}: {task} passed: every QA test is green")
     else:
         failed = [line for line in run.stdout.splitlines() if line.startswith("FAILED")]
         details = "; ".join(line.removeprefix("FAILED ") for line in failed) or run.stdout.strip().splitlines()[-1]
-        actor.send("coordinator", f"COMPLETE {actor.name}: {TASK} failed: {details}")
+        actor.send("coordinator", f"COMPLETE {actor.name}: {task} failed: {details}")
     return True
 
 

@@ -22,7 +22,9 @@ from tmux_agency.tmux import Tmux
 from tmux_agency.workspace import Workspace, init_workspace
 
 CAST = {"CodeAgency": ["python-agent"], "QAAgency": ["qa-engineer"]}
-FIRST_TASK = "TASK-1: add slugify(text) to textkit.py — 'Hello, World!' must become 'hello-world' — with tests"
+FIRST_TASK = "add slugify(text) to textkit.py — 'Hello, World!' must become 'hello-world' — with tests"
+# Waits for the first; DocsAgency is not started in the demo, so it shows a dependency that stays open.
+SECOND_TASK = "document slugify() in the README"
 
 TEXTKIT = '''"""textkit: small helpers for text."""
 
@@ -75,17 +77,19 @@ def build_workspace(root: Path) -> Workspace:
 
 
 def start(ws: Workspace, tmux: Tmux, pace_s: float, progress=lambda line: None) -> None:
-    """Start the two agencies with the demo's cast and give CodeAgency the first TASK."""
+    """Start the two agencies with the demo's cast; the task graph sends CodeAgency the first TASK."""
     from tmux_agency.agencies import create_agency
-    from tmux_agency.bus import Bus
+    from tmux_agency.tasks import add_task
 
     # Panes inherit TMUX_AGENCY_* from here (agencies.pane_environment).
     os.environ["TMUX_AGENCY_CAST"] = "demo"
     os.environ["TMUX_AGENCY_AGENT_PACE"] = str(pace_s)
     for name, agents in CAST.items():
         create_agency(ws, tmux, name, agents=agents, progress=progress)
-    Bus(ws, tmux).send("CodeAgency", "coordinator", FIRST_TASK, sender=(None, "human"))
-    progress(f"human → CodeAgency/coordinator: {FIRST_TASK}")
+    first = add_task(ws, tmux, FIRST_TASK, agency="CodeAgency", priority="high")
+    second = add_task(ws, tmux, SECOND_TASK, agency="DocsAgency", after=[first.task.id])
+    progress(f"task {first.task.id} for CodeAgency: {FIRST_TASK} (sent: {', '.join(first.sent) or 'no'})")
+    progress(f"task {second.task.id} for DocsAgency, after {first.task.id}: {SECOND_TASK}")
 
 
 def wait_for_approval(ws: Workspace, timeout_s: float, progress=lambda line: None):

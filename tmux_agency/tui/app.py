@@ -149,10 +149,12 @@ class ControlRoom(App[None]):
             return  # nothing can be typed anywhere; the next tick after tmux is back will
         from tmux_agency.bus import Bus
         from tmux_agency.schedule import dispatch_due
+        from tmux_agency.tasks import dispatch_ready
 
         try:
             dispatch_due(self.ws, self.tmux)
             Bus(self.ws, self.tmux).deliver()
+            dispatch_ready(self.ws, self.tmux)
         except AgencyError as exc:
             self.call_from_thread(self.notify, f"dispatch: {exc}", severity="error", timeout=8)
 
