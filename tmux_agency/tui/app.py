@@ -30,6 +30,7 @@ from tmux_agency.tui.screens.new_agency import NewAgencyScreen
 from tmux_agency.tui.widgets.agencies import AgencyList
 from tmux_agency.tui.widgets.approvals import ApprovalQueue
 from tmux_agency.tui.widgets.feed import MessageFeed
+from tmux_agency.tui.widgets.metrics import MetricsPanel
 from tmux_agency.tui.widgets.taskgraph import TaskGraph
 from tmux_agency.workspace import Workspace
 
@@ -89,6 +90,9 @@ class ControlRoom(App[None]):
         self.load_older = load_older
         self.history = None
         self._last_views: list[AgencyView] | None = None
+        from tmux_agency.metrics import MessageScan
+
+        self._metrics_scan = MessageScan()
 
     # --- layout --------------------------------------------------------------------------------
 
@@ -98,6 +102,7 @@ class ControlRoom(App[None]):
             with Vertical(id="left"):
                 yield AgencyList(id="agencies")
                 yield Static(id="preview")
+                yield MetricsPanel(id="metrics")
             with Vertical(id="right"):
                 yield MessageFeed(id="feed")
                 yield Input(placeholder="/ filter the feed: words, agency:NAME, type:TASK — escape clears", id="filter")
@@ -114,12 +119,18 @@ class ControlRoom(App[None]):
         self.query_one("#preview").border_title = "Preview"
         self.query_one("#feed").border_title = "Message feed"
         self.query_one("#tasks").border_title = "Task graph"
+        self.query_one("#metrics").border_title = "Metrics"
         self.query_one("#approvals").border_title = "Approvals"
         self.refresh_agencies_now()
         self.history = self.dashboard.history_tail()
         self.query_one(MessageFeed).set_rows(self.history.rows)
         self.refresh_tasks()
         self.refresh_approvals()
+        if self.watch_registry:
+            self.refresh_metrics()  # in the background: the first frame does not wait for it
+        else:
+            # Nothing will update a static screen (snapshots): it is complete at the first frame.
+            self.query_one(MetricsPanel).show(self._compute_metrics())
         self.query_one(AgencyList).focus()
         if self.load_older:
             self.load_older_history()
@@ -168,6 +179,21 @@ class ControlRoom(App[None]):
     def refresh_messages(self) -> None:
         if self.history is not None:
             self.query_one(MessageFeed).append(self.dashboard.history_after(self.history))
+
+    def _compute_metrics(self) -> dict | None:
+        from tmux_agency.metrics import compute
+
+        now = self.clock()
+        try:
+            return compute(self.ws, now=now if now.tzinfo else now.astimezone(), scan=self._metrics_scan)
+        except AgencyError:
+            return None
+
+    @work(thread=True, exclusive=True, group="metrics", exit_on_error=False)
+    def refresh_metrics(self) -> None:
+        """Recompute the metrics (each call reads only the new lines of the message log)."""
+        report = self._compute_metrics()
+        self.call_from_thread(self.query_one(MetricsPanel).show, report)
 
     def refresh_tasks(self) -> None:
         self.query_one(TaskGraph).show(self.dashboard.tasks())
@@ -259,6 +285,8 @@ class ControlRoom(App[None]):
             self.refresh_messages()
         if "agencies" in kinds:
             self.refresh_agencies_later()
+        if kinds & {"messages", "tasks", "approvals"}:
+            self.refresh_metrics()
         if "tasks" in kinds:
             self.refresh_tasks()
         if "approvals" in kinds:

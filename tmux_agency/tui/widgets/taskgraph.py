@@ -1,4 +1,5 @@
-"""The task graph: tasks drawn under what they wait for, with each node's state."""
+"""The task graph: tasks drawn under what they wait for, with each node's state, and the critical
+path — the longest chain of unfinished work, which decides when everything is done — on top."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tmux_agency.models import TaskRecord
+from tmux_agency.tasks import critical_path
 
 STATE_MARKS = {
     "completed": ("✓", "green"),
@@ -32,6 +34,12 @@ def render_graph(tasks: list[TaskRecord]) -> Text:
         else:
             roots.append(task)
     text = Text(no_wrap=True, overflow="ellipsis")
+    critical = critical_path(tasks)
+    if critical:
+        text.append("critical ", style="dim")
+        text.append(" → ".join(critical), style="bold yellow")
+        text.append(f"  {len(critical)} to go\n", style="dim")
+    on_path = set(critical)
     seen: set[str] = set()
 
     def draw(task: TaskRecord, depth: int) -> None:
@@ -41,7 +49,7 @@ def render_graph(tasks: list[TaskRecord]) -> Text:
         mark, style = STATE_MARKS.get(task.state, ("?", ""))
         prefix = "   " * (depth - 1) + " └▶" if depth else ""
         text.append(prefix, style="dim")
-        text.append(f"{task.id} ", style="bold")
+        text.append(f"{task.id} ", style="bold yellow" if task.id in on_path else "bold")
         text.append(f"{mark} ", style=style)
         text.append(task.title[:48])
         if task.agency:
