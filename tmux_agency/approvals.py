@@ -30,7 +30,7 @@ APPROVED_LOG = "approved.jsonl"  # the documentation of approved work, one recor
 
 
 def items(ws: Workspace, status: str | None = "pending") -> list[ApprovalItem]:
-    docs = registry_of(ws).snapshot(reg.APPROVALS).all()
+    docs = registry_of(ws).documents(reg.APPROVALS)
     found = [ApprovalItem.model_validate(doc) for doc in docs]
     return sorted((i for i in found if status is None or i.status == status), key=lambda i: i.id)
 

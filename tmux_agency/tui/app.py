@@ -127,13 +127,15 @@ class ControlRoom(App[None]):
         self.refresh_tasks()
         self.refresh_approvals()
         if self.watch_registry:
-            self.refresh_metrics()  # in the background: the first frame does not wait for it
+            # In the background, once the first frame is out: a thread reading the whole log
+            # would hold the interpreter while the first frame is built.
+            self.call_after_refresh(self.refresh_metrics)
         else:
             # Nothing will update a static screen (snapshots): it is complete at the first frame.
             self.query_one(MetricsPanel).show(self._compute_metrics())
         self.query_one(AgencyList).focus()
         if self.load_older:
-            self.load_older_history()
+            self.call_after_refresh(self.load_older_history)  # after the first frame, as the metrics
         if self.watch_registry:
             self.watch_files()
             self.set_interval(self.refresh_s, self.refresh_agencies_later)
