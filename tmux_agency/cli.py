@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+
 from tmux_agency.errors import AgencyError, UsageError
 
 TYPE_CHECKING = False  # not typing's: agent commands skip its import (see registry.py)
@@ -997,7 +998,7 @@ COMMANDS: list[tuple[str, Callable[[argparse.Namespace], int], str, Callable[[ar
     ("tui", cmd_tui, "the control room: agencies, message feed, task graph, approvals", _args_tui),
     ("demo", cmd_demo, "the whole story, live, with scripted agents: start here", _args_demo),
     ("schedule", cmd_schedule, "check-ins: schedule --in 30m|--every 30m TARGET TEXT, schedule list, schedule cancel ID", _args_schedule),
-    ("run", cmd_run, "the head-less dispatcher: send due check-ins, deliver queued messages (--once: one pass)", _args_run),
+    ("run", cmd_run, "the head-less dispatcher: send due check-ins, deliver queued messages, send ready tasks (--once: one pass)", _args_run),
     ("agent", cmd_agent, "run the scripted agent (the stand-in for an AI CLI)", _args_agent),
     ("task", cmd_task, "the task graph: task add|list|show|dep|done|fail|cancel", _args_task),
     ("capabilities", cmd_capabilities, "each agency's capabilities, load and review record", _args_capabilities),
@@ -1055,7 +1056,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, never a traceback
+    except Exception as exc:  # the last line of defence: one line, never a traceback
         if os.environ.get("TMUX_AGENCY_DEBUG"):
             raise
         print(f"{PROG}: internal error: {type(exc).__name__}: {exc} (set TMUX_AGENCY_DEBUG=1 for details)", file=sys.stderr)

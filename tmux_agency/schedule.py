@@ -286,7 +286,7 @@ def run_dispatcher(
     report: Callable[[str], None] = print,
     warn: Callable[[str], None] = print,
 ) -> None:
-    """`tmux-agency run`: send due check-ins and deliver queued messages, every `interval_s`
+    """`tmux-agency run`: send due check-ins, deliver queued messages and send ready tasks, every `interval_s`
     seconds until interrupted (or once). A failing pass is reported and the loop goes on: the
     tmux server may come back."""
     while True:
@@ -296,6 +296,10 @@ def run_dispatcher(
             for message in Bus(ws, tmux).deliver():
                 if message["state"] != "queued":
                     report(f"delivered queued {message['id']} to {message['recipient_agency']}/{message['recipient_agent']}")
+            from tmux_agency.tasks import dispatch_ready
+
+            for task_id in dispatch_ready(ws, tmux):
+                report(f"sent task {task_id} to its agency")
         except AgencyError as exc:
             if once:
                 raise

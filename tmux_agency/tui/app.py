@@ -509,7 +509,7 @@ def snapshot(ws: Workspace, tmux: Tmux, path: Path, size: tuple[int, int], clock
     """Render the control room headless to an SVG and exit: CI's mode, and how screenshots are made."""
     app = ControlRoom(ws, tmux, watch=False, clock=clock, load_older=False)
 
-    async def take(pilot) -> None:  # noqa: ANN001 - textual's Pilot
+    async def take(pilot) -> None:  # pilot: textual's Pilot
         await pilot.pause()
         await pilot.pause(0.2)
         app.save_screenshot(filename=path.name, path=str(path.parent))
