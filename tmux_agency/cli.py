@@ -860,10 +860,6 @@ def _args_task(p: argparse.ArgumentParser) -> None:
         action(name, help_).add_argument("id")
 
 
-def _args_capabilities(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true")
-
-
 def _args_metrics(p: argparse.ArgumentParser) -> None:
     p.add_argument("--agency", help="one agency's metrics")
     p.add_argument("--since", help="from this date or time (2024-05-01, 2024-05-01T09:30) or age (7d, 12h)")
@@ -890,7 +886,7 @@ def _args_create(p: argparse.ArgumentParser) -> None:
     p.add_argument("--from", dest="template", metavar="AGENCY", help="start as a copy of another agency or starter, e.g. --from QAAgency")
 
 
-def _args_list(p: argparse.ArgumentParser) -> None:
+def _args_json_only(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true")
 
 
@@ -980,7 +976,7 @@ def _args_agent(p: argparse.ArgumentParser) -> None:
 COMMANDS: list[tuple[str, Callable[[argparse.Namespace], int], str, Callable[[argparse.ArgumentParser], None] | None]] = [
     ("init", cmd_init, "make a workspace with the five starter agencies", _args_init),
     ("create", cmd_create, "start an agency in its own tmux session", _args_create),
-    ("list", cmd_list, "list registered agencies", _args_list),
+    ("list", cmd_list, "list registered agencies", _args_json_only),
     ("status", cmd_status, "windows, agents and whether each agent's program runs", _args_status),
     ("kill", cmd_kill, "stop an agency's session and unregister it", _args_kill),
     ("restore", cmd_restore, "re-create every registered agency whose session is gone", None),
@@ -1001,7 +997,7 @@ COMMANDS: list[tuple[str, Callable[[argparse.Namespace], int], str, Callable[[ar
     ("run", cmd_run, "the head-less dispatcher: send due check-ins, deliver queued messages, send ready tasks (--once: one pass)", _args_run),
     ("agent", cmd_agent, "run the scripted agent (the stand-in for an AI CLI)", _args_agent),
     ("task", cmd_task, "the task graph: task add|list|show|dep|done|fail|cancel", _args_task),
-    ("capabilities", cmd_capabilities, "each agency's capabilities, load and review record", _args_capabilities),
+    ("capabilities", cmd_capabilities, "each agency's capabilities, load and review record", _args_json_only),
     ("metrics", cmd_metrics, "completion, approval, response and handoff times, quality, lessons", _args_metrics),
 ]
 
