@@ -285,13 +285,16 @@ def test_a_message_whose_sender_died_before_delivering_is_found_and_delivered_on
 
 
 def test_agent_facing_commands_load_neither_textual_nor_pydantic(team: Cli) -> None:
-    """Agents call send constantly: its start-up must stay lean (see bench/bus.py)."""
+    """Agents call send constantly: its start-up must stay lean (see bench/bus.py). Nor does
+    the plain form load what only the other commands need: a parser, typing, dataclasses,
+    TinyDB — each costs milliseconds on every call."""
     import subprocess
     import sys
 
+    heavy = ("textual", "pydantic", "libtmux", "tinydb", "argparse", "typing", "dataclasses")
     probe = (
         "import sys; from tmux_agency.cli import main; rc = main(['send', 'Dev', 'py', 'STATUS probe']); "
-        "print(rc, sorted(m for m in ('textual', 'pydantic', 'libtmux') if m in sys.modules))"
+        f"print(rc, sorted(m for m in {heavy!r} if m in sys.modules))"
     )
     env = {**os.environ, "TMUX_AGENCY_HOME": str(team.workspace.root), "TMUX_AGENCY_SOCKET": team.socket or ""}
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)

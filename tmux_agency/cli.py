@@ -6,7 +6,6 @@ constantly — loads only what it needs (never Textual).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -15,23 +14,29 @@ from tmux_agency.errors import AgencyError, UsageError
 
 TYPE_CHECKING = False  # not typing's: agent commands skip its import (see registry.py)
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Callable, Sequence
     from typing import Any, NoReturn
 
 PROG = "tmux-agency"
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr and exit status 2."""
+def _parser_class() -> type[argparse.ArgumentParser]:
+    """argparse, but a usage error is one line on stderr and exit status 2. Made on first use:
+    an agent's plain `send` needs no parser, and argparse with its translations costs ~7 ms."""
+    import argparse
 
-    def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"{PROG}: {message} (see '{self.prog} --help')\n")
-        raise SystemExit(2)
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:
+            sys.stderr.write(f"{PROG}: {message} (see '{self.prog} --help')\n")
+            raise SystemExit(2)
 
-    def _get_formatter(self) -> argparse.HelpFormatter:
-        # argparse measures the terminal with shutil, whose import costs every agent call ~5 ms
-        # (add_argument makes a formatter even when no help is printed).
-        return self.formatter_class(prog=self.prog, width=_help_width())
+        def _get_formatter(self) -> argparse.HelpFormatter:
+            # argparse measures the terminal with shutil, whose import costs ~5 ms (and
+            # add_argument makes a formatter even when no help is printed).
+            return self.formatter_class(prog=self.prog, width=_help_width())
+
+    return Parser
 
 
 def _help_width() -> int:
@@ -832,7 +837,9 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 
 
 def _args_task(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="task_command", metavar="ACTION", parser_class=_Parser, required=True)
+    import argparse
+
+    sub = p.add_subparsers(dest="task_command", metavar="ACTION", parser_class=type(p), required=True)
 
     def action(name: str, help_: str) -> argparse.ArgumentParser:
         q = sub.add_parser(name, help=help_, description=help_)
@@ -1004,12 +1011,15 @@ COMMANDS: list[tuple[str, Callable[[argparse.Namespace], int], str, Callable[[ar
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole parser, or with `only` just the top level and that one command."""
-    common = _Parser(add_help=False)
+    import argparse
+
+    Parser = _parser_class()  # noqa: N806 - a class
+    common = Parser(add_help=False)
     common.add_argument("--home", default=argparse.SUPPRESS, help="the workspace folder (default: $TMUX_AGENCY_HOME, or the nearest above)")
     common.add_argument("--socket", default=argparse.SUPPRESS, help="tmux server socket name, as tmux -L (default: $TMUX_AGENCY_SOCKET)")
 
-    parser = _Parser(prog=PROG, description="Teams of AI coding agents in tmux, with a human approval gate.", parents=[common])
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    parser = Parser(prog=PROG, description="Teams of AI coding agents in tmux, with a human approval gate.", parents=[common])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name, func, help_, add_arguments in COMMANDS:
         if only is not None and name != only:
             continue
@@ -1033,16 +1043,29 @@ def _command_word(argv: Sequence[str]) -> str | None:
     return None
 
 
+def _plain_send(argv: list[str]) -> object | None:
+    """`send AGENCY AGENT TEXT` or `send AGENT TEXT`, the way agents call it all day, parsed
+    without argparse; anything else (options, help, a text starting with '-', a mistake) is
+    left to the full parser."""
+    if argv[:1] != ["send"] or len(argv) not in (3, 4) or any(word.startswith("-") for word in argv[1:]):
+        return None
+    from types import SimpleNamespace
+
+    return SimpleNamespace(func=cmd_send, words=argv[1:], type=None, json=False, home=None, socket=None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(only=_command_word(argv))
-    args = parser.parse_args(argv)
-    for name in ("home", "socket"):
-        if not hasattr(args, name):
-            setattr(args, name, None)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
+    args = _plain_send(argv)
+    if args is None:
+        parser = build_parser(only=_command_word(argv))
+        args = parser.parse_args(argv)
+        for name in ("home", "socket"):
+            if not hasattr(args, name):
+                setattr(args, name, None)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
     try:
         return args.func(args)
     except AgencyError as exc:
