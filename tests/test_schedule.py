@@ -18,7 +18,7 @@ from tmux_agency.bus import Bus
 from tmux_agency.errors import UsageError
 from tmux_agency.models import AgencyRecord, AgencySpec, AgentRecord, AgentSpec
 from tmux_agency.records import save_record
-from tmux_agency.registry import Registry
+from tmux_agency.registry import AGENCIES, Registry
 from tmux_agency.tmux import Tmux
 from tmux_agency.workspace import Workspace
 
@@ -170,9 +170,9 @@ def test_a_repeating_check_in_keeps_its_rhythm_and_never_piles_up(ghosts: Worksp
 def test_a_check_in_for_an_agency_that_is_gone_fails_without_stopping_the_others(ghosts: Workspace) -> None:
     schedule.add_checkin(ghosts, "Ghosts", "commit", every_s=1800, now=T0)
     schedule.add_checkin(ghosts, "Ghosts/ghost", "once", in_s=60, now=T0)
-    from tmux_agency.agencies import kill_agency
-
-    kill_agency(ghosts, offline(), "Ghosts")
+    # Gone without `kill` (which cancels its check-ins): unregistered behind our back.
+    with Registry(ghosts.registry_dir).transaction(AGENCIES) as db:
+        db.truncate()
     results = schedule.dispatch_due(ghosts, offline(), T0 + timedelta(hours=1))
     assert [(r["state"], "unknown agency 'Ghosts'" in r["reason"]) for r in results] == [("failed", True)] * 2
     [row] = stored(ghosts)  # the one-off is gone; the repeating one says why it failed
@@ -247,3 +247,18 @@ def test_run_delivers_a_due_check_in_exactly_once_with_two_dispatchers(cli: Cli,
     # The one-off is gone; the reminder waits for its next half hour.
     [left] = json.loads(cli("schedule", "list", "--json").stdout)
     assert left["id"] == reminder["id"] and left["sent"] == 1
+
+
+def test_killing_an_agency_cancels_its_check_ins_and_creating_it_again_brings_the_reminder_back(cli: Cli, server: Server) -> None:
+    assert cli("create", "Lab", "--agents", "worker").returncode == 0
+    assert cli("create", "Other", "--agents", "worker").returncode == 0
+    assert cli("schedule", "--every", "1h", "Lab/worker", "STATUS hourly: how far?").returncode == 0
+
+    def agencies_scheduled() -> list[tuple[str, str]]:
+        return sorted((c["agency"], c["kind"]) for c in json.loads(cli("schedule", "list", "--json").stdout))
+
+    assert agencies_scheduled() == [("Lab", "commit-reminder"), ("Lab", "reminder"), ("Other", "commit-reminder")]
+    assert cli("kill", "Lab").returncode == 0
+    assert agencies_scheduled() == [("Other", "commit-reminder")], "nothing is left to fail for a killed agency"
+    assert cli("create", "Lab", "--agents", "worker").returncode == 0
+    assert agencies_scheduled() == [("Lab", "commit-reminder"), ("Other", "commit-reminder")]

@@ -503,7 +503,11 @@ def kill_agency(ws: Workspace, tmux: Tmux, name: str) -> AgencyRecord:
         tmux.kill_session(record.session)
     with registry_of(ws).transaction(reg.AGENCIES) as db:
         db.remove(Query().name == name)
-    log_activity(ws.agency_dir(name), "KILL", f"{name}: session stopped and agency unregistered")
+    from tmux_agency.schedule import cancel_for_agency
+
+    dropped = cancel_for_agency(ws, name)  # creating it again brings its commit reminder back
+    extra = f"; {len(dropped)} check-in(s) cancelled" if dropped else ""
+    log_activity(ws.agency_dir(name), "KILL", f"{name}: session stopped and agency unregistered{extra}")
     return record
 
 
@@ -531,6 +535,9 @@ def restore_agencies(ws: Workspace, tmux: Tmux, progress: Progress = _quiet) -> 
             log_activity(ws.agency_dir(record.name), "RESTORE", f"{record.name}: session re-created")
         record = record.model_copy(update={"agents": agents, "status": "running"})
         save_record(ws, record)
+        from tmux_agency.schedule import ensure_commit_reminder
+
+        ensure_commit_reminder(ws, record.name)  # agencies made before reminders existed get one too
         progress(f"{record.name}: {len(revived)} agent(s) started; waiting for them to be ready")
         restored.append((record, brief_agents(ws, tmux, record.spec, revived, progress)))
     if restored:

@@ -189,6 +189,19 @@ def cancel_checkin(ws: Workspace, checkin_id: str | int) -> Checkin:
     return item
 
 
+def cancel_for_agency(ws: Workspace, agency: str) -> list[Checkin]:
+    """Remove every check-in of an agency (it was killed): nothing would receive them."""
+    if not _registry(ws).path(SCHEDULE).exists():
+        return []
+    removed = []
+    with _registry(ws).transaction(SCHEDULE) as db:
+        for doc in db.all():
+            if doc.get("agency") == agency:
+                removed.append(Checkin.model_validate(doc))
+                db.remove(doc_ids=[doc.doc_id])
+    return removed
+
+
 def ensure_commit_reminder(ws: Workspace, agency: str, now: datetime | None = None) -> Checkin | None:
     """The default check-in of every agency: its coordinator is reminded to commit every
     `checkin_minutes` (settings; None or 0 turns it off). At most one per agency: re-creating
