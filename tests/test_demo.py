@@ -43,6 +43,7 @@ def test_the_headless_demo_reaches_the_approval_queue(tmp_path: Path, server: Se
     # The sandbox's facts about the fixed branch, waiting for a human.
     item = facts["approval"]
     assert (item["agency"], item["branch"], item["status"]) == ("CodeAgency", "feature/slugify", "pending")
+    assert item["title"].startswith("T-1: add slugify(text)"), "named after the task it delivers"
     assert item["tests"]["passed"] == 3 and item["tests"]["failed"] == 0
     assert item["files_changed"] == 2 and item["additions"] > 0
 

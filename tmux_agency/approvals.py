@@ -48,13 +48,12 @@ def get_item(ws: Workspace, item_id: str | int) -> ApprovalItem:
 
 def enqueue(ws: Workspace, deployment: Deployment) -> ApprovalItem:
     """Put green work on the queue; a re-deploy of the same branch is a new revision of its item."""
-    project = ws.project_dir()
     run = deployment.run
     facts = {
         "agency": deployment.agency,
         "branch": deployment.branch,
         "base": deployment.base,
-        "title": git.last_subject(project, deployment.branch) or deployment.branch,
+        "title": _title(ws, deployment),
         "status": "pending",
         "commit": deployment.commit,
         "tests": run.counts.model_dump(),
@@ -83,6 +82,17 @@ def enqueue(ws: Workspace, deployment: Deployment) -> ApprovalItem:
     log_activity(ws.agency_dir(item.agency), "APPROVAL", f"#{item.id} {item.branch} rev {item.revision} waits for review")
     tasks.on_approval(ws, None, item)  # the task it reviews goes in review
     return item
+
+
+def _title(ws: Workspace, deployment: Deployment) -> str:
+    """What the reviewer reads first: the task the branch delivers (the task graph learns a
+    task's branch from its handoff), else the branch's last commit subject."""
+    for task in registry_of(ws).documents(reg.TASKS):
+        if (task.get("agency"), task.get("branch")) == (deployment.agency, deployment.branch) and task.get("state") not in (
+            "completed", "failed", "canceled",
+        ):  # fmt: skip
+            return f"{task['id']}: {task['title']}"
+    return git.last_subject(ws.project_dir(), deployment.branch) or deployment.branch
 
 
 def notify(ws: Workspace, tmux: Tmux, item: ApprovalItem) -> None:
