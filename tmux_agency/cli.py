@@ -981,6 +981,7 @@ def _args_agent(p: argparse.ArgumentParser) -> None:
 
 
 COMMANDS: list[tuple[str, Callable[[argparse.Namespace], int], str, Callable[[argparse.ArgumentParser], None] | None]] = [
+    ("demo", cmd_demo, "the whole story, live, with scripted agents: start here", _args_demo),
     ("init", cmd_init, "make a workspace with the five starter agencies", _args_init),
     ("create", cmd_create, "start an agency in its own tmux session", _args_create),
     ("list", cmd_list, "list registered agencies", _args_json_only),
@@ -999,7 +1000,6 @@ COMMANDS: list[tuple[str, Callable[[argparse.Namespace], int], str, Callable[[ar
     ("approve", cmd_approve, "approve work: merge it into its base branch", _args_approve),
     ("reject", cmd_reject, "reject work: the feedback goes back to the agency", _args_reject),
     ("tui", cmd_tui, "the control room: agencies, message feed, task graph, approvals", _args_tui),
-    ("demo", cmd_demo, "the whole story, live, with scripted agents: start here", _args_demo),
     ("schedule", cmd_schedule, "check-ins: schedule --in 30m|--every 30m TARGET TEXT, schedule list, schedule cancel ID", _args_schedule),
     ("run", cmd_run, "the head-less dispatcher: send due check-ins, deliver queued messages, send ready tasks (--once: one pass)", _args_run),
     ("agent", cmd_agent, "run the scripted agent (the stand-in for an AI CLI)", _args_agent),
