@@ -581,16 +581,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 0
     finally:
         if args.headless and not args.keep:
-            subprocess_quiet(["tmux", "-L", socket, "kill-server"])
+            tmux.kill_server()
         else:
             print(f"the demo keeps running: tmux -L {socket} attach   ·   "
                   f"tmux-agency --home {ws.root} --socket {socket} tui   ·   stop: tmux -L {socket} kill-server")
-
-
-def subprocess_quiet(argv: list[str]) -> None:
-    import subprocess
-
-    subprocess.run(argv, capture_output=True)
 
 
 # --- scheduled check-ins and the head-less dispatcher (issue #7) -------------------------------

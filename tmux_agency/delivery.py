@@ -50,14 +50,6 @@ class Delivery:
         return self.outcome == "delivered"
 
 
-def agent_alive(tmux: Tmux, pane_id: str | None, profile: ProgramProfile, session: str | None = None) -> tuple[bool, str]:
-    """Whether the pane exists (in the agency's own session) and still runs the agent's program;
-    if not, why."""
-    if not pane_id:
-        return False, "the agent has no pane"
-    return _judge_pane(pane_id, tmux.pane_process(pane_id), profile, session)
-
-
 def _judge_pane(
     pane_id: str, state: tuple[int, bool, str] | None, profile: ProgramProfile, session: str | None
 ) -> tuple[bool, str]:

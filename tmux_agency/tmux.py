@@ -134,6 +134,10 @@ class Tmux:
         )  # fmt: skip
         return out[0]
 
+    def kill_server(self) -> None:
+        """Stop the whole server (the demo's own, when it is done); nothing if it is not running."""
+        self._cmd("kill-server", ok_if_down=True)
+
     def kill_session(self, name: str) -> None:
         self._cmd("kill-session", "-t", f"={name}")
 
