@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import os
 import subprocess
+import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
@@ -93,6 +94,9 @@ class ControlRoom(App[None]):
         from tmux_agency.metrics import MessageScan
 
         self._metrics_scan = MessageScan()
+        # A worker made obsolete by a newer one (exclusive) still runs to its end in its thread:
+        # the scan it shares with the next one must not be read by two at once.
+        self._metrics_lock = threading.Lock()
 
     # --- layout --------------------------------------------------------------------------------
 
@@ -187,7 +191,8 @@ class ControlRoom(App[None]):
 
         now = self.clock()
         try:
-            return compute(self.ws, now=now if now.tzinfo else now.astimezone(), scan=self._metrics_scan)
+            with self._metrics_lock:
+                return compute(self.ws, now=now if now.tzinfo else now.astimezone(), scan=self._metrics_scan)
         except AgencyError:
             return None
 
