@@ -20,6 +20,7 @@ from tmux_agency.tui.widgets.feed import MessageFeed
 from tmux_agency.workspace import Workspace, init_workspace
 
 from .helpers import Cli, wait_for
+from .terminal_replica import TerminalReplica
 from .sandbox_fixtures import PLAIN_TESTS, coordinator_received, run_git
 
 SIZE = (140, 42)
@@ -94,6 +95,29 @@ async def test_the_filter_keeps_matching_messages_only(sample_ws: Workspace) -> 
         assert all(r.type == "results" and "QAAgency" in r.agencies for r in rows)
         await pilot.press("escape")
         assert len(feed.shown) == everything
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [("tab",), ("tab", "tab"), ("shift+tab",), ("down", "down", "up"), ("slash", "q", "escape"), ("tab", "end", "home")],
+    ids=lambda keys: "-".join(keys),
+)
+async def test_what_the_terminal_shows_after_a_key_is_the_whole_screen(sample_ws: Workspace, keys: tuple[str, ...]) -> None:
+    """The control room repaints only what a key changes (a focus change does not repaint the whole
+    screen): the user's terminal must still end up showing exactly what a full repaint shows —
+    the pane left and the pane entered, their borders, highlights and scrollbars."""
+    app = room(sample_ws)
+    terminal = TerminalReplica.attach(app, SIZE)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        before = [list(row) for row in terminal.cells]
+        frames = terminal.frames
+        for key in keys:
+            await pilot.press(key)
+            await pilot.pause()
+        await pilot.pause(0.1)
+        assert terminal.frames > frames and terminal.cells != before  # the keys changed the screen
+        assert terminal.differences(TerminalReplica.full_repaint(app)) == []
 
 
 async def test_without_tmux_it_shows_the_registry_and_explains(sample_ws: Workspace) -> None:

@@ -27,6 +27,7 @@ from tmux_agency.dashboard import AgencyView, AgentView, Dashboard, registry_fil
 from tmux_agency.errors import AgencyError, WorldError
 from tmux_agency.tmux import Tmux
 from tmux_agency.tui.screens.dialogs import ConfirmScreen, HelpScreen, PromptScreen
+from tmux_agency.tui.screens.main import ControlRoomScreen
 from tmux_agency.tui.screens.new_agency import NewAgencyScreen
 from tmux_agency.tui.widgets.agencies import AgencyList
 from tmux_agency.tui.widgets.approvals import ApprovalQueue
@@ -99,6 +100,9 @@ class ControlRoom(App[None]):
         self._metrics_lock = threading.Lock()
 
     # --- layout --------------------------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen:
+        return ControlRoomScreen(id="_default")
 
     def compose(self) -> ComposeResult:
         yield Static(id="titlebar")
