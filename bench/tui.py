@@ -26,11 +26,13 @@ Prints a table (or, with --json, one JSON object) with, from one run on this mac
   startup_wall_s            spawn until the parent reads the child's "first frame" line
   change_to_screen_p95_ms   another process (a `--writer` child using Bus._persist, the bus's own
                             append to the hash-chained history) writes one message; time from
-                            just before its write to the moment the new row is in
-                            MessageFeed.rows, polled every 5 ms (`await pilot.pause(0.005)`);
-                            p95 of --changes samples. This is registry write -> row in the
-                            feed's data; the frame that shows it follows on the next refresh.
-                            Measured, like the keys, once the older history has finished loading.
+                            just before its write to the end of the first frame painted while
+                            the new row is among the feed's lines on screen (checked at every
+                            frame: the row is in the feed and the feed is scrolled to show it);
+                            p95 of --changes samples. Measured, like the keys, once the older
+                            history has finished loading.
+  change_to_data_p95_ms     the same write to the moment MessageFeed.append has taken the row:
+                            what the frame above adds to it is the painting
   keystroke_p95_ms          key -> frame, what a user sees, for keys that move the selection or
                             focus: down/up in the agency list, tab and shift+tab between panes,
                             / (open the filter) then escape (close it). Each key is sent by
@@ -108,8 +110,9 @@ def p95(values: list[float]) -> float:
     return ordered[max(0, -(-95 * len(ordered) // 100) - 1)]
 
 
-def watch_frames(app) -> list[float]:  # app: a textual App
-    """perf_counter() at the end of every frame the compositor hands to the display."""
+def watch_frames(app, after_frame=None) -> list[float]:  # app: a textual App
+    """perf_counter() at the end of every frame the compositor hands to the display; after each
+    one, `after_frame()` (if given) may look at what the screen now shows."""
     frames: list[float] = []
     display = app._display
 
@@ -117,9 +120,17 @@ def watch_frames(app) -> list[float]:  # app: a textual App
         display(screen, renderable)
         if renderable is not None and getattr(app, "history", None) is not None:  # on_mount has run
             frames.append(time.perf_counter())
+            if after_frame is not None:
+                after_frame()
 
     app._display = timed
     return frames
+
+
+def lines_on_screen(feed) -> list[str]:  # feed: the MessageFeed
+    """The texts of the feed's rows that its visible lines show now."""
+    top = feed.scroll_offset.y
+    return [feed.rows[i].text for i in feed.shown[top : top + feed.size.height]]
 
 
 # --- children ---------------------------------------------------------------------------------
@@ -195,7 +206,17 @@ def child_live(ws_path: str, socket: str, changes: int, keys: int) -> None:
 
     async def run() -> None:
         app = ControlRoom(Workspace(Path(ws_path)), Tmux(socket))
-        frames = watch_frames(app)
+        awaited: dict[str, float | None] = {}  # text of a written message -> when a frame showed it
+
+        def look_for_awaited() -> None:
+            waiting = [text for text, shown in awaited.items() if shown is None]
+            if waiting:
+                on_screen = lines_on_screen(app.query_one(MessageFeed))
+                for text in waiting:
+                    if text in on_screen:
+                        awaited[text] = time.time()
+
+        frames = watch_frames(app, look_for_awaited)
         out: dict = {}
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
@@ -207,6 +228,14 @@ def child_live(ws_path: str, socket: str, changes: int, keys: int) -> None:
                 await pilot.pause(0.05)
             out["older_loaded_s"] = time.perf_counter() - start
             out["rows_before"] = len(feed.rows)
+            appended: dict[str, float] = {}  # text of a written message -> when the feed got its row
+            feed_append = feed.append
+
+            def timed_append(rows) -> None:
+                feed_append(rows)
+                appended.update((row.text, time.time()) for row in rows)
+
+            feed.append = timed_append
             await pilot.pause(0.3)  # the watcher is running
 
             # --- a write by another process -> the row in the feed
@@ -215,24 +244,23 @@ def child_live(ws_path: str, socket: str, changes: int, keys: int) -> None:
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
             )  # fmt: skip
             assert writer.stdin is not None and writer.stdout is not None
-            latencies, timeouts = [], 0
+            latencies, data_latencies, timeouts = [], [], 0
             try:
                 for n in range(changes):
                     text = f"STATUS backend-dev: bench change {n} {os.getpid()}"
+                    awaited[text] = None
                     writer.stdin.write(text + "\n")
                     writer.stdin.flush()
                     deadline = time.time() + 5
-                    seen = None
-                    while time.time() < deadline:
-                        if any(r.text == text for r in feed.rows[-5:]):
-                            seen = time.time()
-                            break
+                    while time.time() < deadline and awaited[text] is None:
                         await pilot.pause(0.005)
                     before = float(writer.stdout.readline())
-                    if seen is None:
+                    shown, in_data = awaited.pop(text), appended.pop(text, None)
+                    if shown is None or in_data is None:
                         timeouts += 1
                     else:
-                        latencies.append((seen - before) * 1000)
+                        latencies.append((shown - before) * 1000)
+                        data_latencies.append((in_data - before) * 1000)
                     await pilot.pause(0.1)  # let the watcher settle between writes
                 writer.stdin.write("\n")
                 writer.stdin.flush()
@@ -241,6 +269,7 @@ def child_live(ws_path: str, socket: str, changes: int, keys: int) -> None:
                 if writer.poll() is None:
                     writer.kill()
             out["change_ms"] = latencies
+            out["change_data_ms"] = data_latencies
             out["change_timeouts"] = timeouts
 
             agencies = app.query_one(AgencyList)
@@ -411,6 +440,7 @@ def main() -> int:
         "change_to_screen_p95_ms": round(p95(change), 1) if change else None,
         "change_to_screen_median_ms": round(statistics.median(change), 1) if change else None,
         "change_to_screen_timeouts": live["change_timeouts"],
+        "change_to_data_p95_ms": round(p95(live["change_data_ms"]), 1) if live["change_data_ms"] else None,
         "keystroke_p95_ms": round(p95(live["frame_ms"]), 1),
         "keystroke_median_ms": round(statistics.median(live["frame_ms"]), 1),
         "keystroke_median_ms_by_key": live["frame_median_ms"],
@@ -452,8 +482,9 @@ def main() -> int:
         ("  in-process (from script top)", num(result["startup_in_process_s"], "s", 3), ""),
         ("  until first pilot.pause()", num(result["startup_pilot_s"], "s", 3), ""),
         ("  as the parent sees it", num(result["startup_wall_s"], "s", 3), ""),
-        ("change -> feed row, p95", num(result["change_to_screen_p95_ms"], "ms"), goal("change_to_screen_p95_ms", "ms")),
-        ("change -> feed row, median", num(result["change_to_screen_median_ms"], "ms"), ""),
+        ("change -> on screen, p95", num(result["change_to_screen_p95_ms"], "ms"), goal("change_to_screen_p95_ms", "ms")),
+        ("change -> on screen, median", num(result["change_to_screen_median_ms"], "ms"), ""),
+        ("  change -> row in feed data, p95", num(result["change_to_data_p95_ms"], "ms"), ""),
         ("keystroke -> frame, p95", num(result["keystroke_p95_ms"], "ms"), goal("keystroke_p95_ms", "ms")),
         ("keystroke -> frame, median", num(result["keystroke_median_ms"], "ms"), ""),
         *((f"  median, {key}", num(ms, "ms"), "") for key, ms in result["keystroke_median_ms_by_key"].items()),
@@ -475,7 +506,7 @@ def main() -> int:
     print("keystroke (pilot) median by key: " + ", ".join(f"{k} {v} ms" for k, v in live["key_median_ms"].items()))
     print("key -> frame median by key: " + ", ".join(f"{k} {v} ms" for k, v in live["frame_median_ms"].items()))
     if result["change_to_screen_timeouts"]:
-        print(f"change -> feed row: {result['change_to_screen_timeouts']} of {args.changes} writes never showed (5 s)")
+        print(f"change -> on screen: {result['change_to_screen_timeouts']} of {args.changes} writes never showed (5 s)")
     return 0
 
 
