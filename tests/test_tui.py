@@ -17,6 +17,7 @@ from tmux_agency.tmux import Tmux
 from tmux_agency.tui.app import ControlRoom
 from tmux_agency.tui.widgets.approvals import ApprovalQueue
 from tmux_agency.tui.widgets.feed import MessageFeed
+from tmux_agency.tui.widgets.taskgraph import TaskGraph
 from tmux_agency.workspace import Workspace, init_workspace
 
 from .helpers import Cli, wait_for
@@ -118,6 +119,42 @@ async def test_what_the_terminal_shows_after_a_key_is_the_whole_screen(sample_ws
         await pilot.pause(0.1)
         assert terminal.frames > frames and terminal.cells != before  # the keys changed the screen
         assert terminal.differences(TerminalReplica.full_repaint(app)) == []
+
+
+async def test_a_long_task_graph_scrolls_from_the_keyboard(tmp_path: Path, utc: None) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    ws, _ = init_workspace(tmp_path / "ws", project)
+    populate(ws, tasks=60)
+    app = room(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        graph = app.query_one(TaskGraph)
+        assert len(graph.lines) > graph.size.height  # 60 tasks do not fit: the pane must scroll
+        first_line = graph.render_line(0).text
+        await pilot.press("tab", "tab", "tab")  # agencies -> feed -> filter -> task graph
+        assert graph.has_focus
+        await pilot.press("end")
+        await pilot.pause()
+        last = "".join(segment.text for segment in graph.lines[-1])
+        bottom = graph.render_line(graph.size.height - 1).text.rstrip()  # cut to the pane with "…"
+        assert len(bottom) > 10 and last.startswith(bottom.removesuffix("…"))
+        assert graph.render_line(0).text != first_line
+
+
+async def test_an_unreadable_registry_file_is_named_not_a_crash(sample_ws: Workspace) -> None:
+    app = room(sample_ws)
+    async with app.run_test(size=SIZE) as pilot:
+        shown = len(app.query_one(ApprovalQueue).items)
+        (sample_ws.registry_dir / "approval_queue.json").write_text('{"_default": {"1": {"id": 1}}}')
+        (sample_ws.registry_dir / "task_graph.json").write_text("{not json")
+        app.refresh_approvals()
+        app.refresh_tasks()
+        await pilot.pause()
+        messages = [n.message for n in app._notifications]
+        assert any("approvals: registry/approval_queue.json has an entry the control room cannot read" in m for m in messages)
+        assert any("task graph: registry file" in m and "is corrupt" in m for m in messages)
+        assert len(app.query_one(ApprovalQueue).items) == shown  # the pane keeps what it showed
+        assert list(sample_ws.registry_dir.glob("task_graph.json.corrupt-*"))  # kept aside, not lost
 
 
 async def test_without_tmux_it_shows_the_registry_and_explains(sample_ws: Workspace) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -16,8 +18,7 @@ from typing import Any
 
 from tmux_agency import registry as reg
 from tmux_agency.bus import HISTORY, payload_summary
-from tmux_agency.errors import AgencyError
-from tmux_agency.models import ApprovalItem, TaskRecord
+from tmux_agency.errors import AgencyError, WorldError
 from tmux_agency.processes import ProcessTable
 from tmux_agency.programs import ProgramProfile, profile_for, program_running, screen_state
 from tmux_agency.records import raw_records
@@ -91,6 +92,39 @@ class FeedRow:
             text=" ".join(text.split())[:FEED_TEXT],
             agencies=tuple(a for a in (sender_agency, message["recipient_agency"]) if a),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class TaskView:
+    """A task as the task graph draws it."""
+
+    id: str
+    title: str
+    agency: str | None
+    after: tuple[str, ...]
+    state: str
+    priority: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalView:
+    """An item of the approval queue with the facts the control room shows."""
+
+    id: int
+    agency: str
+    branch: str
+    base: str
+    title: str
+    commit: str
+    revision: int
+    passed: int
+    failed: int
+    skipped: int
+    coverage: float | None
+    files_changed: int
+    additions: int
+    deletions: int
+    demo_url: str | None
 
 
 @dataclass
@@ -248,18 +282,60 @@ class Dashboard:
 
     # --- tasks and approvals -------------------------------------------------------------------
 
-    def tasks(self) -> list[TaskRecord]:
-        """The task graph as stored, for showing: it was validated when written, so the records
-        are built without validation (which costs ~50 ms of schema building at start-up)."""
-        try:
-            return [TaskRecord.model_construct(**doc) for doc in self.registry.documents(reg.TASKS)]
-        except (AgencyError, ValueError, TypeError):
-            return []
+    # Both are read as stored, without the pydantic models: they were validated when written,
+    # and building the models' validators costs the first frame ~50 ms of imports. A file that
+    # does not read raises AgencyError (a corrupt one is moved aside by the registry).
 
-    def approvals(self) -> list[ApprovalItem]:
-        from tmux_agency.approvals import items
+    def tasks(self) -> list[TaskView]:
+        with _readable(reg.TASKS):
+            return [
+                TaskView(
+                    id=doc["id"],
+                    title=doc.get("title", ""),
+                    agency=doc.get("agency"),
+                    after=tuple(doc.get("after", ())),
+                    state=doc.get("state", "submitted"),
+                    priority=doc.get("priority", "medium"),
+                )
+                for doc in self.registry.documents(reg.TASKS)
+            ]
 
-        return items(self.ws)
+    def approvals(self) -> list[ApprovalView]:
+        """The items waiting for review, oldest first (as `tmux-agency approvals` lists them)."""
+        with _readable(reg.APPROVALS):
+            docs = self.registry.documents(reg.APPROVALS)
+            pending = sorted((d for d in docs if d.get("status", "pending") == "pending"), key=lambda d: d["id"])
+            return [_approval_view(doc) for doc in pending]
+
+
+@contextmanager
+def _readable(name: str) -> Iterator[None]:
+    """A document without the fields every writer gives it is named, not shown half-read."""
+    try:
+        yield
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise WorldError(f"registry/{name} has an entry the control room cannot read ({type(exc).__name__}: {exc})") from None
+
+
+def _approval_view(doc: dict[str, Any]) -> ApprovalView:
+    tests = doc.get("tests", {})
+    return ApprovalView(
+        id=doc["id"],
+        agency=doc["agency"],
+        branch=doc["branch"],
+        base=doc["base"],
+        title=doc["title"],
+        commit=doc.get("commit", ""),
+        revision=doc.get("revision", 1),
+        passed=tests.get("passed", 0),
+        failed=tests.get("failed", 0),
+        skipped=tests.get("skipped", 0),
+        coverage=doc.get("coverage"),
+        files_changed=doc.get("files_changed", 0),
+        additions=doc.get("additions", 0),
+        deletions=doc.get("deletions", 0),
+        demo_url=doc.get("demo_url"),
+    )
 
 
 def registry_file_kind(path: str | Path) -> str | None:

@@ -207,11 +207,20 @@ class ControlRoom(App[None]):
         self.call_from_thread(self.query_one(MetricsPanel).show, report)
 
     def refresh_tasks(self) -> None:
-        self.query_one(TaskGraph).show(self.dashboard.tasks())
+        try:
+            tasks = self.dashboard.tasks()
+        except AgencyError as exc:  # the pane keeps what it showed; the person is told why
+            self.notify(f"task graph: {exc}", severity="error", timeout=8)
+            return
+        self.query_one(TaskGraph).show(tasks)
 
     def refresh_approvals(self) -> None:
+        try:
+            items = self.dashboard.approvals()
+        except AgencyError as exc:
+            self.notify(f"approvals: {exc}", severity="error", timeout=8)
+            return
         queue = self.query_one(ApprovalQueue)
-        items = self.dashboard.approvals()
         queue.show(items)
         queue.border_title = f"Approvals ({len(items)})"
 

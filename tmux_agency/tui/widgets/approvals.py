@@ -7,20 +7,19 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from tmux_agency.models import ApprovalItem
+from tmux_agency.dashboard import ApprovalView
 
 
-def item_details(item: ApprovalItem | None) -> Text:
+def item_details(item: ApprovalView | None) -> Text:
     if item is None:
         return Text("nothing waits for review", style="dim")
-    t = item.tests
     text = Text()
     text.append(f"#{item.id} {item.agency}: {item.title}", style="bold")
     if item.revision > 1:
         text.append(f"  (rev {item.revision})", style="yellow")
     text.append(f"\nbranch {item.branch} → {item.base}  commit {item.commit[:10]}\n")
-    text.append(f"tests  {t.passed} passed", style="green")
-    text.append(f", {t.failed} failed" + (f", {t.skipped} skipped" if t.skipped else ""))
+    text.append(f"tests  {item.passed} passed", style="green")
+    text.append(f", {item.failed} failed" + (f", {item.skipped} skipped" if item.skipped else ""))
     if item.coverage is not None:
         text.append(f" · {item.coverage:g}% coverage")
     text.append(f"\nfiles  {item.files_changed} changed, ")
@@ -40,7 +39,7 @@ class ApprovalQueue(Vertical):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.items: list[ApprovalItem] = []
+        self.items: list[ApprovalView] = []
 
     def compose(self) -> ComposeResult:
         table: DataTable = DataTable(id="approval-table", cursor_type="row", zebra_stripes=True)
@@ -48,18 +47,17 @@ class ApprovalQueue(Vertical):
         yield table
         yield Static(id="approval-details")
 
-    def show(self, items: list[ApprovalItem]) -> None:
+    def show(self, items: list[ApprovalView]) -> None:
         table = self.query_one(DataTable)
         selected = self.selected
         self.items = items
         table.clear()
         for item in items:
-            t = item.tests
             table.add_row(
                 str(item.id),
                 item.agency,
                 item.title[:28],
-                f"{t.passed}✓ {t.failed}✗",
+                f"{item.passed}✓ {item.failed}✗",
                 f"{item.coverage:g}%" if item.coverage is not None else "–",
                 f"+{item.additions} -{item.deletions}",
                 key=str(item.id),
@@ -69,7 +67,7 @@ class ApprovalQueue(Vertical):
         self._show_details()
 
     @property
-    def selected(self) -> ApprovalItem | None:
+    def selected(self) -> ApprovalView | None:
         table = self.query_one(DataTable)
         if not self.items or table.cursor_row is None or table.cursor_row >= len(self.items):
             return None
