@@ -168,9 +168,11 @@ class Dashboard:
         table = ProcessTable.snapshot()
         queued = self._queued_counts()
         budget = [first]  # captures left when the caller named no panes
-        views = []
+        # First what every agent runs (from the pane list and /proc); then, in one tmux call,
+        # the screens of the running agents that are wanted, whose text tells their state.
+        looked_at: list[tuple[dict[str, Any], list[tuple[dict[str, Any], ProgramProfile | None, str]]]] = []
         for record in sorted(records, key=lambda r: r["name"]):
-            agents = []
+            found = []
             for agent in record.get("agents", []):
                 pane = panes.get(agent.get("pane_id") or "")
                 if pane is not None and pane.session != record.get("session"):
@@ -183,31 +185,32 @@ class Dashboard:
                     state = "unknown"
                 elif pane is None or pane.dead or not program_running(profile, pane.pane_pid, table):
                     state = "down"
-                elif self._wanted(pane.pane_id, capture, budget):
-                    state = detect_state(profile, self._capture(pane.pane_id))
                 else:
-                    state = "running"
-                agents.append(
+                    state = "look" if self._wanted(pane.pane_id, capture, budget) else "running"
+                found.append((agent, profile, state))
+            looked_at.append((record, found))
+        to_capture = [agent["pane_id"] for _, found in looked_at for agent, _, state in found if state == "look"]
+        screens = self._capture_many(to_capture)
+        return [
+            AgencyView(
+                name=record["name"],
+                status="running" if record.get("session") in sessions else "stopped",
+                agents=tuple(
                     AgentView(
                         agency=record["name"],
                         name=agent["name"],
                         coordinator=bool(agent.get("is_coordinator")),
                         pane_id=agent.get("pane_id"),
                         program=agent["program"],
-                        state=state,
+                        state=detect_state(profile, screens.get(agent["pane_id"], "")) if state == "look" else state,
                         queued=queued.get((record["name"], agent["name"]), 0),
                     )
-                )
-            running = record.get("session") in sessions
-            views.append(
-                AgencyView(
-                    name=record["name"],
-                    status="running" if running else "stopped",
-                    agents=tuple(agents),
-                    capabilities=tuple(record.get("spec", {}).get("capabilities", [])),
-                )
+                    for agent, profile, state in found
+                ),
+                capabilities=tuple(record.get("spec", {}).get("capabilities", [])),
             )
-        return views
+            for record, found in looked_at
+        ]
 
     @staticmethod
     def _wanted(pane_id: str, capture: set[str] | None, budget: list[int]) -> bool:
@@ -228,6 +231,12 @@ class Dashboard:
             return self.tmux.capture(pane_id)
         except AgencyError:
             return ""
+
+    def _capture_many(self, pane_ids: list[str]) -> dict[str, str]:
+        try:
+            return self.tmux.capture_many(pane_ids)
+        except AgencyError:
+            return {}
 
     def preview(self, pane_id: str | None) -> str:
         if not pane_id:
