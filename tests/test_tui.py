@@ -276,6 +276,36 @@ async def test_enter_jumps_to_the_selected_agents_pane(cli: Cli, server: Server)
     assert active == "beta", "the session now shows beta's window, so attaching lands there"
 
 
+MARKUP_LIKE = "QUESTION worker: does [/dim] close [b]this[/b] or \\[x]?"
+
+
+async def test_text_that_looks_like_markup_is_shown_as_it_is(cli: Cli, server: Server) -> None:
+    """Panes, messages and commit subjects say what their programs chose, brackets included:
+    the preview, its recent messages, the approval queue and the confirm dialog show them
+    literally (Textual's markup would have swallowed them, or stopped the app)."""
+    from tmux_agency.registry import Registry
+
+    assert cli("create", "Brackets", "--agents", "worker").returncode == 0
+    assert cli("send", "Brackets", "worker", MARKUP_LIKE).returncode == 0
+    pane = next(a for a in json.loads(cli("status", "Brackets", "--json").stdout)["agents"] if a["name"] == "worker")["pane_id"]
+    wait_for(lambda: "[/dim]" in Tmux(server.socket_name).capture(pane))  # the scripted agent echoes what it got
+    with Registry(cli.workspace.registry_dir).transaction("approval_queue.json") as queue:
+        queue.insert({"id": 1, "agency": "Brackets", "branch": "feature/x", "base": "main", "title": "Parse [/b] tags",
+                      "commit": "0" * 40, "tests": {"passed": 1}, "status": "pending"})  # fmt: skip
+    app = ControlRoom(cli.workspace, Tmux(server.socket_name), watch=False, clock=fixed_clock, load_older=False)
+    async with app.run_test(size=SIZE) as pilot:
+        app.query_one("#agencies").focus()
+        await pilot.press("down", "down")  # Brackets, its coordinator, worker
+        await pilot.pause()
+        preview = str(app.query_one("#preview").render())
+        assert "does [/dim] close [b]this[/b]" in preview  # the pane, as the agent printed it
+        assert preview.count("[/dim]") >= 2  # ... and the recent message under it
+        assert "Parse [/b] tags" in str(app.query_one("#approval-table").get_row_at(0)[2])
+        await pilot.press("a")
+        await pilot.pause()
+        assert "Parse [/b] tags?" in str(app.screen.query_one(".dialog-title").render())
+
+
 async def test_a_write_by_another_process_appears_on_screen(cli: Cli, server: Server) -> None:
     assert cli("create", "Live", "--agents", "worker").returncode == 0
     app = ControlRoom(cli.workspace, Tmux(server.socket_name), watch=True, clock=fixed_clock, refresh_s=30)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 
-from rich.markup import escape
+from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -151,6 +151,11 @@ class ControlRoom(App[None]):
             # while it runs, as they do under `tmux-agency run`.
             self.set_interval(DISPATCH_S, self.dispatch)
 
+    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None, markup: bool = False) -> None:
+        """Notifications say what went wrong in words the world chose (a branch, a commit, tmux's
+        own message): shown as they are, never read as markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
     # --- refreshing ----------------------------------------------------------------------------
 
     def refresh_agencies_now(self) -> None:
@@ -225,32 +230,35 @@ class ControlRoom(App[None]):
         queue.border_title = f"Approvals ({len(items)})"
 
     def _update_title(self) -> None:
-        tmux_state = "[b red]tmux down[/]" if self.dashboard.tmux_error else "[green]tmux up[/]"
-        socket = f" -L {self.tmux.socket_name}" if self.tmux.socket_name else ""
-        problem = f" · [b red]{escape(self.dashboard.profile_error[:80])}[/]" if self.dashboard.profile_error else ""
-        self.query_one("#titlebar", Static).update(
-            f"[b]tmux-agency[/b] control room · {self.ws.root.name} · {tmux_state}{socket} · {self.clock():%H:%M}{problem}",
-            layout=False,
-        )
+        title = Text.assemble(("tmux-agency", "bold"), f" control room · {self.ws.root.name} · ")
+        title.append(*(("tmux down", "bold red") if self.dashboard.tmux_error else ("tmux up", "green")))
+        if self.tmux.socket_name:
+            title.append(f" -L {self.tmux.socket_name}")
+        title.append(f" · {self.clock():%H:%M}")
+        if self.dashboard.profile_error:
+            title.append(" · ").append(self.dashboard.profile_error[:80], style="bold red")
+        self.query_one("#titlebar", Static).update(title, layout=False)
 
     def _update_preview(self) -> None:
         view = self.query_one(AgencyList).selected_view
         preview = self.query_one("#preview", Static)
         pane = self._pane_for(view)
         if pane is None:
-            preview.update("[dim]select an agent to see its pane[/dim]", layout=False)
+            preview.update(Text("select an agent to see its pane", style="dim"), layout=False)
             return
-        lines = [escape(line) for line in self.dashboard.preview(pane).splitlines() if line.strip()]
+        # Text, not markup: a pane or a message shows whatever its program printed, brackets too.
+        lines = [line for line in self.dashboard.preview(pane).splitlines() if line.strip()]
         recent = self._recent_messages(view)
         height = max(3, (preview.size.height - 2 or 12) - len(recent) - (1 if recent else 0))
-        text = "\n".join(lines[-height:]) or "[dim](empty pane)[/dim]"
+        text = Text("\n".join(lines[-height:])) if lines else Text().append("(empty pane)", style="dim")
         if recent:
-            text += "\n[dim]── recent messages ──[/dim]\n" + "\n".join(recent)
+            text.append("\n── recent messages ──\n", style="dim")
+            text.append(Text("\n").join(recent))
         # Its size is fixed by the layout: no need for a layout pass (a full frame) per keystroke.
         preview.update(text, layout=False)
         preview.border_title = f"Preview · {view.agency if isinstance(view, AgentView) else view.name}"
 
-    def _recent_messages(self, view: AgencyView | AgentView | None, count: int = 3) -> list[str]:
+    def _recent_messages(self, view: AgencyView | AgentView | None, count: int = 3) -> list[Text]:
         """The last few messages to or from the selected agent (or agency), newest last."""
         if view is None:
             return []
@@ -262,7 +270,7 @@ class ControlRoom(App[None]):
                 continue
             if agent and not (row.sender.endswith(f"/{agent}") or row.recipient == agent):
                 continue
-            found.append(f"[dim]{row.time.astimezone():%H:%M}[/dim] {escape(row.type)} {escape(row.text[:60])}")
+            found.append(Text.assemble((f"{row.time.astimezone():%H:%M}", "dim"), f" {row.type} {row.text[:60]}"))
             if len(found) == count:
                 break
         return list(reversed(found))

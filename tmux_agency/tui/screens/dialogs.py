@@ -20,7 +20,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question, classes="dialog-title")
+            yield Label(self.question, classes="dialog-title", markup=False)  # may hold a commit's subject
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Yes (y)", id="yes", variant="success")
                 yield Button("No (n)", id="no")
@@ -46,7 +46,7 @@ class PromptScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
+            yield Label(self.title_text, classes="dialog-title", markup=False)
             yield Input(value=self.value, placeholder=self.placeholder, id="prompt-input")
             yield Static(self.hint, classes="dialog-hint")
 
@@ -68,7 +68,7 @@ HELP = """\
 [b]Control room keys[/b]
 
   [b]tab[/b] / [b]shift+tab[/b]  move between panes
-  [b]↑ ↓[/b]            select an agency, agent, message or approval
+  [b]↑ ↓[/b]            select an agency, agent or approval; scroll the feed and the task graph
   [b]enter[/b]          jump to the selected agent's pane (outside tmux: attach; detach to come back)
   [b]m[/b]              send a message to the selected agent (or the agency's coordinator)
   [b]a[/b]              approve the selected approval (asks to confirm; merges the branch)

@@ -53,10 +53,10 @@ class ApprovalQueue(Vertical):
         self.items = items
         table.clear()
         for item in items:
-            table.add_row(
+            table.add_row(  # Text cells: a DataTable reads a str as markup, and a title is a commit's words
                 str(item.id),
-                item.agency,
-                item.title[:28],
+                Text(item.agency),
+                Text(item.title[:28]),
                 f"{item.passed}✓ {item.failed}✗",
                 f"{item.coverage:g}%" if item.coverage is not None else "–",
                 f"+{item.additions} -{item.deletions}",
