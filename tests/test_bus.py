@@ -284,6 +284,28 @@ def test_a_message_whose_sender_died_before_delivering_is_found_and_delivered_on
     wait_for(lambda: received(transcripts, "Dev", "py") == ["STATUS sent by a sender that died"])
 
 
+def test_the_sweep_of_a_long_history_queues_exactly_the_undelivered_messages(tmp_path: Path) -> None:
+    """A history of 2,000 messages in which about one in ten was never delivered (its sender
+    died): one sweep queues each of those once, the next finds nothing new."""
+    from tmux_agency.bus import HISTORY, Bus
+    from tmux_agency.sample_registry import populate
+    from tmux_agency.tmux import Tmux
+    from tmux_agency.workspace import init_workspace
+
+    project = tmp_path / "project"
+    project.mkdir()
+    ws, _ = init_workspace(tmp_path / "ws", project)
+    populate(ws, messages=2_000)
+    events, _ = Registry(ws.registry_dir).read_lines(HISTORY)
+    delivered = {e["id"] for e in events if e["event"] == "state"}
+    undelivered = [e["message"]["id"] for e in events if e["event"] == "message" and e["message"]["id"] not in delivered]
+    assert 100 < len(undelivered) < 400
+    bus = Bus(ws, Tmux("tmux-agency-tests-no-such-server"))
+    assert bus.catch_up(grace_s=0) == len(undelivered)
+    assert sorted(m["id"] for m in bus.queued()) == sorted(undelivered)
+    assert bus.catch_up(grace_s=0) == 0
+
+
 def test_agent_facing_commands_load_neither_textual_nor_pydantic(team: Cli) -> None:
     """Agents call send constantly: its start-up must stay lean (see bench/bus.py). Nor does
     the plain form load what only the other commands need: a parser, typing, dataclasses,

@@ -126,3 +126,17 @@ def test_the_log_skips_a_partial_last_line_until_it_is_complete(tmp_path: Path) 
     more, _ = registry.read_lines("log.jsonl", offset)
     assert [r["n"] for r in more] == [4]
     assert registry.last_line("log.jsonl")["n"] == 4
+
+
+def test_a_scan_parses_only_the_lines_it_wants_and_stops_where_it_is_told(tmp_path: Path) -> None:
+    registry = Registry(tmp_path)
+    offsets = [registry.append_line("log.jsonl", {"event": "message" if n % 2 else "state", "n": n}) for n in range(6)]
+    with open(registry.path("log.jsonl"), "ab") as handle:
+        handle.write(b'{"event":"message","n":6')  # a writer at work on the last line
+    scan = registry.scan_lines("log.jsonl", wanted=b'"event":"message"')
+    assert [(offset, r["n"]) for offset, r in scan] == [(offsets[n], n) for n in (1, 3, 5)]
+    assert scan.end == registry.path("log.jsonl").stat().st_size - len(b'{"event":"message","n":6')
+    # From an offset, up to a stop: the lines in between, and `end` where the next read begins.
+    part = registry.scan_lines("log.jsonl", offsets[2], stop=offsets[4])
+    assert [r["n"] for _, r in part] == [2, 3] and part.end == offsets[4]
+    assert list(registry.scan_lines("missing.jsonl")) == []

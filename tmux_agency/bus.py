@@ -66,6 +66,10 @@ _TASK_ID = re.compile(r"^\s*TASK-[A-Za-z0-9_.-]+", re.IGNORECASE)
 # A sweep leaves a message this young to its sender, who may still be delivering it.
 CATCH_UP_GRACE_S = 10.0
 MAX_TEXT = 1_000_000  # characters: far above any briefing, far below what would choke tmux
+# Bytes every line of such an event holds (the history is written compactly): lines without
+# them are skipped unparsed.
+MESSAGE_EVENT = b'"event":"message"'
+DELIVERED_EVENT = b'"state":"delivered"'
 
 Msg = dict  # one message (dict[str, Any]): the fields of models.Message, as stored
 
@@ -171,6 +175,23 @@ class SendResult:
 
     def __init__(self, messages: list[Msg]) -> None:
         self.messages = messages
+
+
+class DeliveredIds:
+    """Ids of the messages the history records as delivered, from an offset on: `read()` reads
+    what was appended since the last read; `in` reads first, so it answers for this moment."""
+
+    def __init__(self, registry: Registry, offset: int) -> None:
+        self.registry, self.end, self.ids = registry, offset, set()
+
+    def read(self) -> None:
+        scan = self.registry.scan_lines(HISTORY, self.end, wanted=DELIVERED_EVENT)
+        self.ids.update(e["id"] for _, e in scan if e.get("event") == "state" and e.get("state") == "delivered")
+        self.end = scan.end
+
+    def __contains__(self, message_id: str) -> bool:
+        self.read()
+        return message_id in self.ids
 
 
 class Bus:
@@ -317,8 +338,9 @@ class Bus:
     def catch_up(self, grace_s: float = CATCH_UP_GRACE_S) -> int:
         """Queue messages whose sender died between persisting and delivering; return how many.
 
-        Reads the history from the checkpoint only. Messages younger than `grace_s` may still be
-        in their sender's hands, so they wait for a later sweep.
+        Reads the history from the checkpoint only, a line at a time, and parses only the lines
+        it needs: the first sweep of a long history must not hold all of it in memory. Messages
+        younger than `grace_s` may still be in their sender's hands, so they wait for a later sweep.
         """
         from tinydb.table import Document
 
@@ -327,16 +349,17 @@ class Bus:
             meta = db.table("checkpoint")
             doc = meta.get(doc_id=1)
             start = doc["offset"] if doc else 0
-            events, end = self.registry.read_lines_with_offsets(HISTORY, start)
-            delivered = {e["id"] for _, e in events if e.get("event") == "state" and e.get("state") == "delivered"}
+            deliveries = DeliveredIds(self.registry, start)
+            deliveries.read()
+            end = deliveries.end  # both passes stop here: what is appended meanwhile waits for the next sweep
             queued = {d["id"] for d in db.all()}
             horizon = (_now().timestamp() - grace_s)
             checkpoint = end
-            for offset, event in events:
+            for offset, event in self.registry.scan_lines(HISTORY, start, wanted=MESSAGE_EVENT, stop=end):
                 if event.get("event") != "message":
                     continue
                 message = event["message"]
-                if message["id"] in delivered or message["id"] in queued:
+                if message["id"] in deliveries.ids or message["id"] in queued:
                     continue
                 if datetime.fromisoformat(message["time"]).timestamp() > horizon:
                     checkpoint = min(checkpoint, offset)  # too young to judge: look again next time
@@ -356,10 +379,13 @@ class Bus:
         from tinydb import Query
 
         records = {r["name"]: r for r in raw_records(self.ws)}
+        # Whether another process delivered a message meanwhile: one read of the history from the
+        # oldest pending message on, then only what is appended (not a read per message).
+        deliveries = DeliveredIds(self.registry, min(m.get("offset", 0) for m in pending))
         results = []
         for message in pending:
             offset = message.pop("offset", 0)
-            result = self._deliver_one(message, offset, records.get(message["recipient_agency"]))
+            result = self._deliver_one(message, offset, records.get(message["recipient_agency"]), deliveries)
             if result["state"] != "queued":
                 with self.registry.transaction(reg.MESSAGES) as queue:
                     queue.remove(Query().id == message["id"])
@@ -368,12 +394,7 @@ class Bus:
             results.append(result)
         return results
 
-    def _delivered_since(self, offset: int, message_id: str) -> bool:
-        """Whether the history, from the message's own offset on, records it delivered."""
-        events, _ = self.registry.read_lines(HISTORY, offset)
-        return any(e.get("event") == "state" and e.get("id") == message_id and e.get("state") == "delivered" for e in events)
-
-    def _deliver_one(self, message: Msg, offset: int, record: dict[str, Any] | None) -> Msg:
+    def _deliver_one(self, message: Msg, offset: int, record: dict[str, Any] | None, deliveries: DeliveredIds | None = None) -> Msg:
         target = raw_agent(record, message["recipient_agent"]) if record else None
         if target is None:
             return {**message, "reason": "the agency is no longer registered"}
@@ -388,7 +409,7 @@ class Bus:
 
         outcome = type_into_agent(
             self.tmux, target.get("pane_id"), render(message), profile, self.lock_dir,
-            still_wanted=lambda: not self._delivered_since(offset, message["id"]), on_typed=mark_delivered,
+            still_wanted=lambda: message["id"] not in (deliveries or DeliveredIds(self.registry, offset)), on_typed=mark_delivered,
             session=record.get("session") if record else None,
         )  # fmt: skip
         if outcome.outcome == "skipped":

@@ -229,25 +229,15 @@ class Registry:
 
     def read_lines_with_offsets(self, name: str, offset: int = 0) -> tuple[list[tuple[int, dict[str, Any]]], int]:
         """Like read_lines, with the byte offset where each record starts."""
-        try:
-            with open(self.path(name), "rb") as handle:
-                handle.seek(offset)
-                chunk = handle.read()
-        except FileNotFoundError:
-            return [], offset
-        end = chunk.rfind(b"\n") + 1
-        records = []
-        position = offset
-        for raw in chunk[:end].split(b"\n")[:-1]:
-            start = position
-            position += len(raw) + 1
-            if not raw.strip():
-                continue
-            try:
-                records.append((start, json.loads(raw)))
-            except ValueError:
-                continue
-        return records, offset + end
+        scan = self.scan_lines(name, offset)
+        return list(scan), scan.end
+
+    def scan_lines(self, name: str, offset: int = 0, wanted: bytes | None = None, stop: int | None = None) -> LineScan:
+        """Records of log `name` from byte `offset` (up to `stop`), read a line at a time: a
+        history of 100,000 messages is never held in memory at once. With `wanted`, only lines
+        containing those bytes are parsed. Iterate it for (offset, record); afterwards its
+        `end` is where the next read starts (a partial last line is left for it)."""
+        return LineScan(self.path(name), offset, wanted, stop)
 
     def last_line(self, name: str) -> dict[str, Any] | None:
         """The last complete record of log `name`, read backwards from its end (cheap at any size)."""
@@ -287,3 +277,32 @@ class _Given:
 
     def __call__(self, *args: Any, **kwargs: Any) -> _TransactionStorage:
         return self.storage
+
+
+class LineScan:
+    """One pass over a JSON-lines log; see Registry.scan_lines."""
+
+    def __init__(self, path: Path, offset: int, wanted: bytes | None, stop: int | None) -> None:
+        self.path, self.offset, self.wanted, self.stop = path, offset, wanted, stop
+        self.end = offset
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        try:
+            handle = open(self.path, "rb")
+        except FileNotFoundError:
+            return
+        with handle:
+            handle.seek(self.offset)
+            position = self.offset
+            for raw in handle:
+                if not raw.endswith(b"\n") or (self.stop is not None and position + len(raw) > self.stop):
+                    break  # a writer still at work (or killed) on the last line, or past the stop
+                start, position = position, position + len(raw)
+                self.end = position
+                if (self.wanted is not None and self.wanted not in raw) or not raw.strip():
+                    continue
+                try:
+                    record = json.loads(raw)
+                except ValueError:
+                    continue  # the fragment a killed writer left mid-file: never a committed record
+                yield start, record
