@@ -150,9 +150,11 @@ def populate(
     approvals: int = 2,
     start: datetime = START,
     seed: int = 7,
+    undelivered: float = 0.1,
 ) -> None:
     """Write a realistic, deterministic registry into the initialised workspace `ws`, replacing
-    what its registry files held."""
+    what its registry files held. `undelivered`: the share of messages with no `delivered`
+    event (their agents were down); 0 gives the history of agencies that have been up all along."""
     if agencies < 1 or agents_per_agency < 1:
         raise ValueError("populate needs at least one agency with at least one specialist")
     rng = random.Random(seed)
@@ -169,15 +171,15 @@ def populate(
         )
         for i, r in enumerate(records)
     ]
-    _write_history(registry, _Story(casts, random.Random(rng.random())), messages, start, random.Random(rng.random()))
+    _write_history(registry, _Story(casts, random.Random(rng.random())), messages, start, random.Random(rng.random()), undelivered)
     _write_table(registry, reg.TASKS, _tasks(casts, tasks, start, random.Random(rng.random())))
     _write_table(registry, reg.APPROVALS, _approvals([c.name for c in casts], approvals, start))
 
 
-def big(ws: Workspace) -> None:
+def big(ws: Workspace, undelivered: float = 0.1) -> None:
     """A large registry: 50 agencies of a coordinator and 4 specialists, 100,000 messages,
     500 tasks, 5 approvals."""
-    populate(ws, agencies=50, agents_per_agency=4, messages=100_000, tasks=500, approvals=5)
+    populate(ws, agencies=50, agents_per_agency=4, messages=100_000, tasks=500, approvals=5, undelivered=undelivered)
 
 
 def _write_table(registry: Registry, name: str, docs: list[dict[str, Any]]) -> None:
@@ -392,7 +394,9 @@ def _check_event(event: dict[str, Any], digest: str, line: str) -> None:
         raise AssertionError(f"sample history event {event['seq']} differs from what the bus would write")
 
 
-def _write_history(registry: Registry, story: _Story, count: int, start: datetime, rng: random.Random) -> None:
+def _write_history(
+    registry: Registry, story: _Story, count: int, start: datetime, rng: random.Random, undelivered: float
+) -> None:
     """The hash-chained history, built in memory and written at once (mode 0600)."""
     lines: list[str] = []
     prev: str | None = None
@@ -423,7 +427,7 @@ def _write_history(registry: Registry, story: _Story, count: int, start: datetim
             sent.append(message["id"])
         clock += timedelta(microseconds=1_500 * len(batch))
         for message_id in sent:
-            if rng.random() < 0.1:
+            if rng.random() < undelivered:
                 continue  # its agent was down: still queued
             clock += timedelta(microseconds=rng.randint(150_000, 900_000))
             seq = len(lines) + 1
