@@ -305,7 +305,12 @@ def child_live(ws_path: str, socket: str, changes: int, keys: int) -> None:
                 end = frames[-1] if frames else t0
                 await press
                 await pilot.pause()
-                return (end - t0) * 1000
+                elapsed = (end - t0) * 1000
+                background = sorted({w.name for w in app.workers if not w.is_finished} - {"watch_files"})
+                slowest.append((round(elapsed, 1), key, len(frames), background))
+                return elapsed
+
+            slowest: list[tuple[float, str, int, list[str]]] = []  # (ms, key, frames, workers still at work)
 
             async def rounds(measure, count: int) -> tuple[list[float], dict[str, list[float]]]:
                 timings: list[float] = []
@@ -327,6 +332,7 @@ def child_live(ws_path: str, socket: str, changes: int, keys: int) -> None:
             out["filter_hidden_after_escape"] = not app.query_one("#filter").display
             out["frame_ms"], by_key = await rounds(key_to_frame, keys)
             out["frame_median_ms"] = medians(by_key)
+            out["frame_slowest"] = sorted(slowest, reverse=True)[:5]
             agencies.focus()
             await pilot.pause()
             out["noop_ms"] = [await pilot_key(NOOP_KEY) for _ in range(NOOP_SAMPLES)]
@@ -518,6 +524,7 @@ def main() -> int:
             "keystroke_p95_ms": round(p95(live["frame_ms"]), 1),
             "keystroke_median_ms": round(statistics.median(live["frame_ms"]), 1),
             "keystroke_median_ms_by_key": live["frame_median_ms"],
+            "keystroke_slowest": live["frame_slowest"],  # [ms, key, frames, background workers at work then]
             "keystroke_pilot_p95_ms": round(p95(live["key_ms"]), 1),
             "keystroke_pilot_median_ms": round(statistics.median(live["key_ms"]), 1),
             "keystroke_pilot_median_ms_by_key": live["key_median_ms"],

@@ -306,6 +306,25 @@ def test_the_sweep_of_a_long_history_queues_exactly_the_undelivered_messages(tmp
     assert bus.catch_up(grace_s=0) == 0
 
 
+def test_the_sweep_is_not_fooled_by_a_payload_that_reads_like_a_delivery(tmp_path: Path) -> None:
+    """The sweep decides most lines from their bytes without parsing them: a message whose
+    payload holds the words of a delivery event (and an id) is still a message nobody delivered."""
+    from tmux_agency.bus import Bus, new_message
+    from tmux_agency.tmux import Tmux
+    from tmux_agency.workspace import init_workspace
+
+    project = tmp_path / "project"
+    project.mkdir()
+    ws, _ = init_workspace(tmp_path / "ws", project)
+    bus = Bus(ws, Tmux("tmux-agency-tests-no-such-server"))
+    payload = {"type": "alert", "event": "state", "state": "delivered", "id": "m-not-this-one", "note": 'say "id":"x"'}
+    tricky = new_message("inter", "alert", ("QAAgency", None), ("CodeAgency", "coordinator"), "", payload)
+    plain = new_message("intra", "STATUS", (None, "human"), ("CodeAgency", "py"), 'STATUS "state":"delivered"')
+    bus._persist([tricky, plain])
+    assert bus.catch_up(grace_s=0) == 2
+    assert sorted(m["id"] for m in bus.queued()) == sorted([tricky["id"], plain["id"]])
+
+
 def test_agent_facing_commands_load_neither_textual_nor_pydantic(team: Cli) -> None:
     """Agents call send constantly: its start-up must stay lean (see bench/bus.py). Nor does
     the plain form load what only the other commands need: a parser, typing, dataclasses,

@@ -70,6 +70,11 @@ MAX_TEXT = 1_000_000  # characters: far above any briefing, far below what would
 # them are skipped unparsed.
 MESSAGE_EVENT = b'"event":"message"'
 DELIVERED_EVENT = b'"state":"delivered"'
+# An event's kind is named in a line's first bytes ({"seq":N,"event":…), before any message text
+# or payload, which may hold the same words; its id (a state event's, or its message's, which is
+# written first) is the first "id" on the line. A line that does not look so is parsed instead.
+_KIND_WITHIN = 48
+_FIRST_ID = re.compile(rb'"id":"([^"\\]+)"')
 
 Msg = dict  # one message (dict[str, Any]): the fields of models.Message, as stored
 
@@ -185,8 +190,20 @@ class DeliveredIds:
         self.registry, self.end, self.ids = registry, offset, set()
 
     def read(self) -> None:
-        scan = self.registry.scan_lines(HISTORY, self.end, wanted=DELIVERED_EVENT)
-        self.ids.update(e["id"] for _, e in scan if e.get("event") == "state" and e.get("state") == "delivered")
+        scan = self.registry.scan_lines(HISTORY, self.end, wanted=DELIVERED_EVENT, raw=True)
+        for _, line in scan:
+            if b'"event":"state"' not in line[:_KIND_WITHIN]:
+                continue
+            first_id = _FIRST_ID.search(line)
+            if first_id is not None:
+                self.ids.add(first_id.group(1).decode())
+                continue
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if event.get("state") == "delivered":
+                self.ids.add(event["id"])
         self.end = scan.end
 
     def __contains__(self, message_id: str) -> bool:
@@ -355,11 +372,18 @@ class Bus:
             queued = {d["id"] for d in db.all()}
             horizon = (_now().timestamp() - grace_s)
             checkpoint = end
-            for offset, event in self.registry.scan_lines(HISTORY, start, wanted=MESSAGE_EVENT, stop=end):
-                if event.get("event") != "message":
+            done = deliveries.ids | queued
+            for offset, line in self.registry.scan_lines(HISTORY, start, wanted=MESSAGE_EVENT, stop=end, raw=True):
+                if MESSAGE_EVENT not in line[:_KIND_WITHIN]:
                     continue
-                message = event["message"]
-                if message["id"] in deliveries.ids or message["id"] in queued:
+                first_id = _FIRST_ID.search(line)
+                if first_id is not None and first_id.group(1).decode() in done:
+                    continue  # the common case, decided without parsing the line
+                try:
+                    message = json.loads(line)["message"]
+                except (ValueError, KeyError):
+                    continue  # a torn line left by a killed writer
+                if message["id"] in done:
                     continue
                 if datetime.fromisoformat(message["time"]).timestamp() > horizon:
                     checkpoint = min(checkpoint, offset)  # too young to judge: look again next time

@@ -232,12 +232,15 @@ class Registry:
         scan = self.scan_lines(name, offset)
         return list(scan), scan.end
 
-    def scan_lines(self, name: str, offset: int = 0, wanted: bytes | None = None, stop: int | None = None) -> LineScan:
+    def scan_lines(
+        self, name: str, offset: int = 0, wanted: bytes | None = None, stop: int | None = None, raw: bool = False
+    ) -> LineScan:
         """Records of log `name` from byte `offset` (up to `stop`), read a line at a time: a
         history of 100,000 messages is never held in memory at once. With `wanted`, only lines
-        containing those bytes are parsed. Iterate it for (offset, record); afterwards its
-        `end` is where the next read starts (a partial last line is left for it)."""
-        return LineScan(self.path(name), offset, wanted, stop)
+        containing those bytes are parsed. Iterate it for (offset, record) — with `raw`, for
+        (offset, the line's bytes), unparsed; afterwards its `end` is where the next read starts
+        (a partial last line is left for it)."""
+        return LineScan(self.path(name), offset, wanted, stop, raw)
 
     def last_line(self, name: str) -> dict[str, Any] | None:
         """The last complete record of log `name`, read backwards from its end (cheap at any size)."""
@@ -282,11 +285,11 @@ class _Given:
 class LineScan:
     """One pass over a JSON-lines log; see Registry.scan_lines."""
 
-    def __init__(self, path: Path, offset: int, wanted: bytes | None, stop: int | None) -> None:
-        self.path, self.offset, self.wanted, self.stop = path, offset, wanted, stop
+    def __init__(self, path: Path, offset: int, wanted: bytes | None, stop: int | None, raw: bool = False) -> None:
+        self.path, self.offset, self.wanted, self.stop, self.raw = path, offset, wanted, stop, raw
         self.end = offset
 
-    def __iter__(self) -> Iterator[tuple[int, dict[str, Any]]]:
+    def __iter__(self) -> Iterator[tuple[int, Any]]:
         try:
             handle = open(self.path, "rb")
         except FileNotFoundError:
@@ -300,6 +303,9 @@ class LineScan:
                 start, position = position, position + len(raw)
                 self.end = position
                 if (self.wanted is not None and self.wanted not in raw) or not raw.strip():
+                    continue
+                if self.raw:
+                    yield start, raw
                     continue
                 try:
                     record = json.loads(raw)

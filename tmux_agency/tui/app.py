@@ -92,6 +92,7 @@ class ControlRoom(App[None]):
         self.load_older = load_older
         self.history = None
         self._last_views: list[AgencyView] | None = None
+        self._shown: dict[str, Text | str] = {}  # what the title bar and the preview show now
         from tmux_agency.metrics import MessageScan
 
         self._metrics_scan = MessageScan()
@@ -229,6 +230,14 @@ class ControlRoom(App[None]):
         queue.show(items)
         queue.border_title = f"Approvals ({len(items)})"
 
+    def _show_text(self, widget_id: str, text: Text) -> None:
+        """Update the title bar or the preview only when its text changes: each update is a frame,
+        and every refresh (2 s) would repaint both for nothing. Their sizes are fixed by the
+        layout, so no layout pass either."""
+        if self._shown.get(widget_id) != text:
+            self._shown[widget_id] = text
+            self.query_one(f"#{widget_id}", Static).update(text, layout=False)
+
     def _update_title(self) -> None:
         title = Text.assemble(("tmux-agency", "bold"), f" control room · {self.ws.root.name} · ")
         title.append(*(("tmux down", "bold red") if self.dashboard.tmux_error else ("tmux up", "green")))
@@ -237,14 +246,14 @@ class ControlRoom(App[None]):
         title.append(f" · {self.clock():%H:%M}")
         if self.dashboard.profile_error:
             title.append(" · ").append(self.dashboard.profile_error[:80], style="bold red")
-        self.query_one("#titlebar", Static).update(title, layout=False)
+        self._show_text("titlebar", title)
 
     def _update_preview(self) -> None:
         view = self.query_one(AgencyList).selected_view
         preview = self.query_one("#preview", Static)
         pane = self._pane_for(view)
         if pane is None:
-            preview.update(Text("select an agent to see its pane", style="dim"), layout=False)
+            self._show_text("preview", Text("select an agent to see its pane", style="dim"))
             return
         # Text, not markup: a pane or a message shows whatever its program printed, brackets too.
         lines = [line for line in self.dashboard.preview(pane).splitlines() if line.strip()]
@@ -254,9 +263,11 @@ class ControlRoom(App[None]):
         if recent:
             text.append("\n── recent messages ──\n", style="dim")
             text.append(Text("\n").join(recent))
-        # Its size is fixed by the layout: no need for a layout pass (a full frame) per keystroke.
-        preview.update(text, layout=False)
-        preview.border_title = f"Preview · {view.agency if isinstance(view, AgentView) else view.name}"
+        self._show_text("preview", text)
+        title = f"Preview · {view.agency if isinstance(view, AgentView) else view.name}"
+        if self._shown.get("preview-title") != title:  # setting a border title repaints, same or not
+            self._shown["preview-title"] = title
+            preview.border_title = title
 
     def _recent_messages(self, view: AgencyView | AgentView | None, count: int = 3) -> list[Text]:
         """The last few messages to or from the selected agent (or agency), newest last."""
