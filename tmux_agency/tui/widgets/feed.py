@@ -107,12 +107,12 @@ class MessageFeed(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         index = scroll_y + y
-        width = self.size.width
+        width, base = self.size.width, self.rich_style  # base: the pane's own colours, under each row's
         if index >= len(self.shown):
-            return Strip.blank(width)
+            return Strip.blank(width, base)
         row = self.rows[self.shown[index]]
         strip = Strip(self._segments(row))
-        return strip.crop_extend(scroll_x, scroll_x + width, None)
+        return strip.crop_extend(scroll_x, scroll_x + width, None).apply_style(base)
 
     @staticmethod
     def _segments(row: FeedRow) -> list[Segment]:
