@@ -170,7 +170,7 @@ class Dashboard:
         budget = [first]  # captures left when the caller named no panes
         # First what every agent runs (from the pane list and /proc); then, in one tmux call,
         # the screens of the running agents that are wanted, whose text tells their state.
-        looked_at: list[tuple[dict[str, Any], list[tuple[dict[str, Any], ProgramProfile | None, str]]]] = []
+        looked_at = []  # (record, [(agent, profile, state or "look": its screen decides)])
         for record in sorted(records, key=lambda r: r["name"]):
             found = []
             for agent in record.get("agents", []):

@@ -297,18 +297,18 @@ class LineScan:
         with handle:
             handle.seek(self.offset)
             position = self.offset
-            for raw in handle:
-                if not raw.endswith(b"\n") or (self.stop is not None and position + len(raw) > self.stop):
+            for line in handle:
+                if not line.endswith(b"\n") or (self.stop is not None and position + len(line) > self.stop):
                     break  # a writer still at work (or killed) on the last line, or past the stop
-                start, position = position, position + len(raw)
+                start, position = position, position + len(line)
                 self.end = position
-                if (self.wanted is not None and self.wanted not in raw) or not raw.strip():
+                if (self.wanted is not None and self.wanted not in line) or not line.strip():
                     continue
                 if self.raw:
-                    yield start, raw
+                    yield start, line
                     continue
                 try:
-                    record = json.loads(raw)
+                    record = json.loads(line)
                 except ValueError:
                     continue  # the fragment a killed writer left mid-file: never a committed record
                 yield start, record
