@@ -226,12 +226,6 @@ class Dashboard:
             counts[key] = counts.get(key, 0) + 1
         return counts
 
-    def _capture(self, pane_id: str) -> str:
-        try:
-            return self.tmux.capture(pane_id)
-        except AgencyError:
-            return ""
-
     def _capture_many(self, pane_ids: list[str]) -> dict[str, str]:
         try:
             return self.tmux.capture_many(pane_ids)
@@ -241,7 +235,10 @@ class Dashboard:
     def preview(self, pane_id: str | None) -> str:
         if not pane_id:
             return ""
-        return self._capture(pane_id)
+        try:
+            return self.tmux.capture(pane_id)
+        except AgencyError:
+            return ""
 
     # --- messages ------------------------------------------------------------------------------
 

@@ -224,13 +224,8 @@ class Registry:
         A partial last line (a writer still at work, or killed) is left for the next read, and
         the fragment a killed writer left mid-file is skipped: it was never a committed record.
         """
-        records, end = self.read_lines_with_offsets(name, offset)
-        return [record for _, record in records], end
-
-    def read_lines_with_offsets(self, name: str, offset: int = 0) -> tuple[list[tuple[int, dict[str, Any]]], int]:
-        """Like read_lines, with the byte offset where each record starts."""
         scan = self.scan_lines(name, offset)
-        return list(scan), scan.end
+        return [record for _, record in scan], scan.end
 
     def scan_lines(
         self, name: str, offset: int = 0, wanted: bytes | None = None, stop: int | None = None, raw: bool = False
