@@ -11,6 +11,7 @@ class ControlRoomScreen(Screen):
     """Textual's Screen repaints every line of itself when the focus moves (its `focused`
     reactive repaints). Here a focus change repaints only what it restyles — the border of the
     pane left and of the pane entered, their highlights — which Textual already refreshes on its
-    own: at 120×40 with 100,000 messages a `tab` went from ~50 to ~25 ms to its last frame."""
+    own: at 120×40 with 100,000 messages a `tab` no longer renders the whole screen (~23 ms of
+    work here), only those panes."""
 
     focused: Reactive[Widget | None] = Reactive(None, repaint=False)
