@@ -157,6 +157,26 @@ async def test_an_unreadable_registry_file_is_named_not_a_crash(sample_ws: Works
         assert list(sample_ws.registry_dir.glob("task_graph.json.corrupt-*"))  # kept aside, not lost
 
 
+async def test_an_agent_row_never_wraps_and_the_agency_row_counts_what_waits(sample_ws: Workspace) -> None:
+    """Queued messages make a row longer than the pane: it is cut with "…", never wrapped onto a
+    line of its own, and the agency's row says how many messages wait for its agents in all."""
+    from tmux_agency.registry import MESSAGES, Registry
+
+    with Registry(sample_ws.registry_dir).transaction(MESSAGES) as queue:
+        queue.insert_multiple(
+            {"id": f"m{n}", "recipient_agency": "CodeAgency", "recipient_agent": "code-coordinator"} for n in range(1234)
+        )
+    app = room(sample_ws)
+    terminal = TerminalReplica.attach(app, SIZE)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        rows = [row[:34] for row in terminal.text()]  # the agency pane's columns
+        coordinator = next(y for y, row in enumerate(rows) if "code-coordinator" in row)
+        assert "CodeAgency  0/4 up ✉1234" in rows[coordinator - 1]
+        assert "python-agent" in rows[coordinator + 1]  # the next agent, not a wrapped badge
+        assert "down ✉…" in rows[coordinator] or "down ✉1234" in rows[coordinator]
+
+
 async def test_without_tmux_it_shows_the_registry_and_explains(sample_ws: Workspace) -> None:
     app = room(sample_ws)
     async with app.run_test(size=SIZE) as pilot:

@@ -66,6 +66,15 @@ class FeedRow:
     text: str
     agencies: tuple[str, ...]  # the agencies it concerns, for the filter
 
+    @property
+    def text_after_type(self) -> str:
+        """The text without a leading repeat of its type: shown beside a type column, "STATUS
+        x: …" says STATUS once."""
+        text, kind = self.text, self.type
+        if text[: len(kind)].upper() == kind and text[len(kind) : len(kind) + 1] in (" ", ":"):
+            return text[len(kind) :].lstrip(" :")
+        return text
+
     @classmethod
     def from_message(cls, message: dict[str, Any]) -> FeedRow:
         sender_agency, sender_agent = message.get("sender_agency"), message.get("sender_agent")

@@ -281,7 +281,7 @@ class ControlRoom(App[None]):
                 continue
             if agent and not (row.sender.endswith(f"/{agent}") or row.recipient == agent):
                 continue
-            found.append(Text.assemble((f"{row.time.astimezone():%H:%M}", "dim"), f" {row.type} {row.text[:60]}"))
+            found.append(Text.assemble((f"{row.time.astimezone():%H:%M}", "dim"), f" {row.type} {row.text_after_type[:60]}"))
             if len(found) == count:
                 break
         return list(reversed(found))

@@ -19,6 +19,13 @@ STATE_STYLES = {
 }
 
 
+NAME_WIDTH = 16  # with the tree and the state, a row fits the pane's 28 columns; longer names end in "…"
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 class AgencyList(OptionList):
     """Rows `agency:NAME` and `agent:AGENCY/NAME`; the highlighted row survives refreshes."""
 
@@ -36,6 +43,9 @@ class AgencyList(OptionList):
             mark = Text("● ", style="green") if agency.status == "running" else Text("○ ", style="red")
             up_style = "green" if agency.up == len(agency.agents) else "yellow" if agency.up else "red"
             label = Text.assemble(mark, (agency.name, "bold"), ("  ", ""), (f"{agency.up}/{len(agency.agents)} up", up_style))
+            waiting = sum(agent.queued for agent in agency.agents)
+            if waiting:
+                label.append(f" ✉{waiting}", style="yellow")
             options.append(Option(label, id=key))
             for n, agent in enumerate(agency.agents):
                 key = f"agent:{agency.name}/{agent.name}"
@@ -46,7 +56,7 @@ class AgencyList(OptionList):
                     Option(
                         Text.assemble(
                             ("  " + branch, "dim"),
-                            (f"{agent.name:<18}", "bold" if agent.coordinator else ""),
+                            (f"{_fit(agent.name, NAME_WIDTH):<{NAME_WIDTH}}", "bold" if agent.coordinator else ""),
                             (f" {agent.state}", STATE_STYLES.get(agent.state, "")),
                             (queued, "yellow"),
                         ),

@@ -118,9 +118,7 @@ class MessageFeed(ScrollView, can_focus=True):
     def _segments(row: FeedRow) -> list[Segment]:
         style = TYPE_STYLES.get(row.type, Style())
         arrow = " ⇒ " if row.kind != "intra" else " → "
-        text = row.text
-        if text[: len(row.type)].upper() == row.type and text[len(row.type) : len(row.type) + 1] in (" ", ":"):
-            text = text[len(row.type) :].lstrip(" :")  # "STATUS x: …" under a STATUS column: say it once
+        text = row.text_after_type
         return [
             Segment(_clock(row.time) + " ", DIM),
             Segment(row.sender, SENDER),
