@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from libtmux import Server
 
+from tmux_agency.delivery import visible_text
 from tmux_agency.registry import MESSAGES, Registry
 
 from .helpers import Cli, registry_bytes, wait_for
@@ -186,9 +187,10 @@ def test_hostile_texts_arrive_as_text_and_execute_nothing(team: Cli, transcripts
         result = team("send", "Dev", "py", text)
         assert result.returncode == 0, (text[:40], result.stderr)
     got = wait_for(lambda: (r := received(transcripts, "Dev", "py")) and len(r) == len(texts) and r)
-    # Exactly what was sent, in order; the terminal turns a pasted newline into its Enter key (\r),
-    # which the agent reads back as a newline.
-    assert got == texts
+    # What was sent, in order, its control characters shown as symbols (ESC as ␛, BEL as ␇); the
+    # terminal turns a pasted newline into its Enter key (\r), which the agent reads back as one.
+    assert got == [visible_text(t) for t in texts]
+    assert got[8] == "tab\tand␛[31mred␛[0m and bell␇"
     assert not marker.exists()
     assert status(team, "Dev")["agents"][1]["state"] == "running", "C-c as text did not stop the agent"
 
@@ -196,12 +198,12 @@ def test_hostile_texts_arrive_as_text_and_execute_nothing(team: Cli, transcripts
 # --- agents that are down --------------------------------------------------------------------------
 
 
-def kill_program(server: Server, pane_id: str) -> None:
-    """Stop the agent's program; its pane falls back to the shell it was started from."""
-    pid = int(server.cmd("display-message", "-p", "-t", pane_id, "#{pane_pid}").stdout[0])
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    for child in children:
-        os.kill(int(child), signal.SIGTERM)
+def kill_program(server: Server, pane_id: str, sig: int = signal.SIGTERM) -> None:
+    """Stop the agent's program (the pane's own process): the pane stays, dead, showing its
+    last screen; no shell takes its place."""
+    pid, dead = server.cmd("display-message", "-p", "-t", pane_id, "#{pane_pid} #{pane_dead}").stdout[0].split()
+    if dead != "1":  # a dead pane's pid may belong to another process by now
+        os.kill(int(pid), sig)
 
 
 def test_a_message_to_a_dead_agent_waits_and_goes_out_in_order_after_restore(team: Cli, transcripts: Path, server: Server, tmp_path: Path) -> None:
@@ -212,7 +214,7 @@ def test_a_message_to_a_dead_agent_waits_and_goes_out_in_order_after_restore(tea
     marker = tmp_path / "ran"
     first = team("send", "Dev", "js", f"TASK-1: touch {marker}")
     assert first.returncode == 0 and "queued" in first.stdout
-    assert "fell back to a shell" in first.stdout
+    assert "the agent's program has exited" in first.stdout
     assert team("send", "Dev", "js", "TASK-2: second").returncode == 0
     assert not marker.exists(), "nothing was typed into the bare shell"
     assert "TASK-1" not in screen(server, pane)

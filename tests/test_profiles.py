@@ -219,14 +219,15 @@ class RecordingTmux:
         self.typed: list[str] = []
 
     def pane_process_and_fingerprint(self, pane_id: str) -> tuple[tuple[int, bool, str], str]:
-        return (os.getpid(), False, "S"), self.screen + "\n0,0,0"
+        return (os.getpid(), False, "S"), self.screen + "\n0,0,0,0"
 
-    def paste(self, pane_id: str, text: str) -> None:
-        self.typed.append(text)
+    def paste_if_alive(self, pane_id: str, pid: int, text: str, bracketed: bool = True, submit: tuple[str, ...] = ()) -> str:
+        self.typed.append(text if bracketed else f"keys {text}")
+        if submit:
+            self.typed.append("+".join(submit))
+        return "changed"
 
-    send_literal = paste
-
-    def press_enter_and_fingerprint(self, pane_id: str, keys: tuple[str, ...] = ("Enter",)) -> str:
+    def press_if_alive(self, pane_id: str, pid: int, keys: tuple[str, ...] = ("Enter",)) -> str:
         self.typed.append("+".join(keys))
         return "changed"
 
@@ -248,12 +249,9 @@ def test_delivery_holds_a_message_while_a_dialog_shows(path: Path, tmp_path: Pat
 def test_keys_mode_types_the_text_and_submit_keys_are_the_profiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(delivery, "program_running", lambda *_: True)
     profile = ProgramProfile(name="x", command="x", process="x", paste="keys", submit_keys=["Escape", "Enter"], submit_delay_ms=0)
-    calls: list[str] = []
     tmux = RecordingTmux("x> ")
-    tmux.paste = lambda pane, text: calls.append(f"paste {text}")  # type: ignore[method-assign]
-    tmux.send_literal = lambda pane, text: calls.append(f"keys {text}")  # type: ignore[method-assign]
     assert delivery.type_into_agent(tmux, "%1", "hello", profile, tmp_path, session="S").ok  # type: ignore[arg-type]
-    assert calls == ["keys hello"] and tmux.typed == ["Escape+Enter"]
+    assert tmux.typed == ["keys hello", "Escape+Enter"]
 
 
 def test_the_control_room_survives_a_broken_workspace_profile(workspace) -> None:

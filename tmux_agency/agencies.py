@@ -197,14 +197,31 @@ def program_for(ws: Workspace, agent: AgentSpec, override: str | None) -> str:
 
 def check_program(command: str, path_env: str) -> None:
     """Refuse a program whose executable cannot be found, before anything is started."""
+    agent_argv(command, path_env)
+
+
+# An agent's pane runs its program and nothing else: no shell that a message could reach when
+# the program ends. The pane keeps its last screen once the program exits (remain-on-exit, set
+# before the program starts, so even one that fails at once leaves its error on screen), and a
+# dead pane takes no input at all. `restore` starts the program again in the same pane.
+_RUN_IN_PANE = '{tmux} set-option -p -t "$TMUX_PANE" remain-on-exit on >/dev/null 2>&1; exec "$@"'
+
+
+def agent_argv(command: str, path_env: str) -> list[str]:
+    """The argv an agent's pane runs for program `command` (split as a shell would split it, its
+    executable found on `path_env` and named by its absolute path, so the pane runs the program
+    that was checked, whatever PATH a login shell would set)."""
     try:
         words = shlex.split(command)
     except ValueError as exc:
         raise UsageError(f"program {command!r} cannot be parsed: {exc}") from None
     if not words:
         raise UsageError("the program to run is empty")
-    if shutil.which(words[0], path=path_env) is None:
+    executable = shutil.which(words[0], path=path_env)
+    if executable is None:
         raise UsageError(f"program {words[0]!r} not found on PATH")
+    tmux_binary = shlex.quote(shutil.which("tmux") or "tmux")
+    return ["/bin/sh", "-c", _RUN_IN_PANE.format(tmux=tmux_binary), "tmux-agency-pane", os.path.abspath(executable), *words[1:]]
 
 
 def pane_environment(ws: Workspace, tmux: Tmux, agency: str, agent: str | None) -> dict[str, str]:
@@ -245,11 +262,12 @@ def _start_session(ws: Workspace, tmux: Tmux, spec: AgencySpec, override: str | 
     records: list[AgentRecord] = []
     for position, agent in enumerate(spec.all_agents()):
         env = pane_environment(ws, tmux, spec.name, agent.name)
-        if position == 0:
-            pane_id = tmux.new_session(spec.name, agent.name, project, env)
-        else:
-            pane_id = tmux.new_window(spec.name, agent.name, project, env)
         program = program_for(ws, agent, override)
+        command = agent_argv(program, env["PATH"])
+        if position == 0:
+            pane_id = tmux.new_session(spec.name, agent.name, project, env, command)
+        else:
+            pane_id = tmux.new_window(spec.name, agent.name, project, env, command)
         records.append(
             AgentRecord(
                 name=agent.name,
@@ -265,10 +283,6 @@ def _start_session(ws: Workspace, tmux: Tmux, spec: AgencySpec, override: str | 
     tmux.new_window(spec.name, "tools", project, tools_env)
     ws.sandbox_dir.mkdir(parents=True, exist_ok=True)
     tmux.new_window(spec.name, "sandbox", str(ws.sandbox_dir), pane_environment(ws, tmux, spec.name, None))
-    # Start programs only once every window exists, so the session is complete even if one fails.
-    for record in records:
-        tmux.send_literal(record.pane_id or "", record.program)
-        tmux.press_enter(record.pane_id or "")
     return records
 
 
@@ -441,24 +455,21 @@ def _kill_quietly(tmux: Tmux, session: str) -> None:
         pass
 
 
-def reconcile(ws: Workspace, tmux: Tmux) -> list[AgencyRecord]:
-    """Mark agencies running or stopped by whether their sessions exist; write only what changed."""
-    records = load_records(ws)
+def records_as_seen(ws: Workspace, tmux: Tmux) -> list[AgencyRecord]:
+    """The registered agencies, each marked running or stopped by whether its session exists
+    now. Nothing is written: `list` and `status` only look, and a wrong or dead socket must not
+    mark every agency stopped for the commands that follow."""
     live = set(tmux.sessions())
-    changed = [r for r in records if (r.session in live) != (r.status == "running")]
-    if changed:
-        with registry_of(ws).transaction(reg.AGENCIES) as db:
-            for record in changed:
-                status = "running" if record.session in live else "stopped"
-                db.update({"status": status}, Query().name == record.name)
-        records = load_records(ws)
-    return records
+    return [
+        r if (r.session in live) == (r.status == "running") else r.model_copy(update={"status": "running" if r.session in live else "stopped"})
+        for r in load_records(ws)
+    ]
 
 
 def agency_status(ws: Workspace, tmux: Tmux, name: str | None = None) -> list[dict[str, Any]]:
     """Each agency's windows and agents, and whether each agent's program runs — from one
     `list-panes -a` and one `ps`, however many agents."""
-    records = [get_record(ws, name)] if name else reconcile(ws, tmux)
+    records = [get_record(ws, name)] if name else records_as_seen(ws, tmux)
     panes = tmux.list_panes()
     table = ProcessTable.snapshot()
     live = {p.session for p in panes}
@@ -548,24 +559,33 @@ def restore_agencies(ws: Workspace, tmux: Tmux, progress: Progress = _quiet) -> 
 def _revive_agents(ws: Workspace, tmux: Tmux, record: AgencyRecord) -> tuple[list[AgentRecord], list[AgentRecord]]:
     """Restart the programs of agents that are down in a live session; return (all, restarted).
 
-    A program is started only where it is safe to type: a pane whose shell runs nothing else.
-    A pane that is gone gets a new window.
+    A dead pane (its program exited) runs the program again; so does the idle shell of a pane
+    started before agents' panes ran their program alone. A pane where something else runs is
+    left alone. A pane that is gone gets a new window.
     """
     table = ProcessTable.snapshot()
     agents: list[AgentRecord] = []
     revived: list[AgentRecord] = []
     project = str(ws.project_dir())
+    shell = profile_for("sh", ws.root)
     for agent in record.agents:
         state = tmux.pane_process(agent.pane_id) if agent.pane_id else None
-        if state is None or state[1] or state[2] != record.session:
-            env = pane_environment(ws, tmux, record.name, agent.name)
-            pane_id = tmux.new_window(record.session, agent.window, project, env)
-            agent = agent.model_copy(update={"pane_id": pane_id})
-        elif program_running(profile_for(agent.program, ws.root), state[0], table) or table.descendants(state[0]):
-            agents.append(agent)  # running, or the user is running something else there
+        gone = state is None or state[2] != record.session
+        if not gone and not state[1] and not _idle_shell(table, state[0], shell):
+            agents.append(agent)  # running, or stopped, or the user runs something else there
             continue
-        tmux.send_literal(agent.pane_id or "", agent.program)
-        tmux.press_enter(agent.pane_id or "")
+        env = pane_environment(ws, tmux, record.name, agent.name)
+        command = agent_argv(agent.program, env["PATH"])
+        if gone:
+            pane_id = tmux.new_window(record.session, agent.window, project, env, command)
+            agent = agent.model_copy(update={"pane_id": pane_id})
+        else:
+            tmux.respawn_pane(agent.pane_id or "", project, env, command)
         agents.append(agent)
         revived.append(agent)
     return agents, revived
+
+
+def _idle_shell(table: ProcessTable, pid: int, shell: Any) -> bool:
+    own = table.process(pid)
+    return own is not None and program_running(shell, pid, table) and not table.descendants(pid)

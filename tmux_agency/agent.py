@@ -7,7 +7,10 @@ commands its briefing teaches. A coordinator passes each TASK on to its speciali
 
 Input arrives as pastes (tmux `paste-buffer -p`) followed by Enter, or typed by a person. The
 terminal is put in non-canonical mode so lines of any length arrive whole (canonical mode cuts
-a line at 4 KiB) and bracketed paste is switched on so a multi-line paste is one message.
+a line at 4 KiB) and bracketed paste is switched on so a multi-line paste is one message. The
+terminal's signal keys are off, as in any full-screen AI CLI: a ^C, ^Z or ^\ byte is input, not
+a signal, so no text can stop or suspend the agent. A person's ^C (or ^D on an empty line)
+typed outside a paste still ends it.
 """
 
 from __future__ import annotations
@@ -55,6 +58,12 @@ def read_messages(stream: IO[bytes]) -> Iterator[str]:
                 current = []
                 if text.strip():
                     yield text
+            elif pending[0] == "\x03" and not in_paste:  # a person's ^C
+                raise KeyboardInterrupt
+            elif pending[0] == "\x04" and not in_paste:  # ^D: the end, on an empty line
+                if not current:
+                    return
+                pending = pending[1:]
             elif pending[0] == "\x7f" and not in_paste:  # backspace typed by a person
                 pending = pending[1:]
                 if current:
@@ -75,7 +84,8 @@ def terminal_mode(stream: IO[bytes]) -> Iterator[None]:
     fd = stream.fileno()
     saved = termios.tcgetattr(fd)
     mode = termios.tcgetattr(fd)
-    mode[3] &= ~(termios.ICANON | termios.ECHO)
+    mode[3] &= ~(termios.ICANON | termios.ECHO | termios.ISIG | termios.IEXTEN)
+    mode[0] &= ~termios.IXON  # ^S would freeze the pane's output until a ^Q
     mode[6][termios.VMIN] = 1
     mode[6][termios.VTIME] = 0
     termios.tcsetattr(fd, termios.TCSANOW, mode)

@@ -13,7 +13,9 @@ loses nothing), then types it into the recipient's pane and appends a `delivered
 agent is down the message joins the queue. If the sender dies in between, the next sweep
 (`deliver`, `restore`, the control room) finds the message in the history — it reads only what
 was appended since its checkpoint — and queues it. Whoever types a message first checks, under
-the pane's lock, that the history holds no `delivered` event for it: never twice.
+the pane's lock, that the history holds no `delivered` (or `uncertain`) event for it, and claims
+it before typing (delivery.py): a message is typed once at most, even when its typist is killed
+halfway — then the pane's text decides between `delivered` and `uncertain`.
 
 A message is acknowledged when its recipient next sends a message of its own (it answered): the
 history derives that, so acknowledging costs no write.
@@ -40,7 +42,7 @@ except ImportError:  # pragma: no cover - 3.12+ renamed it
 
 from tmux_agency import registry as reg
 from tmux_agency.activity import log_activity
-from tmux_agency.delivery import type_into_agent
+from tmux_agency.delivery import Claim, probe_of, type_into_agent, visible_text
 from tmux_agency.errors import UsageError
 from tmux_agency.names import COORDINATOR_ALIAS
 from tmux_agency.programs import profile_for
@@ -69,7 +71,9 @@ MAX_TEXT = 1_000_000  # characters: far above any briefing, far below what would
 # Bytes every line of such an event holds (the history is written compactly): lines without
 # them are skipped unparsed.
 MESSAGE_EVENT = b'"event":"message"'
-DELIVERED_EVENT = b'"state":"delivered"'
+STATE_EVENT = b'"event":"state"'
+# States after which a message is never typed again.
+FINAL_STATES = (b'"state":"delivered"', b'"state":"uncertain"')
 # An event's kind is named in a line's first bytes ({"seq":N,"event":…), before any message text
 # or payload, which may hold the same words; its id (a state event's, or its message's, which is
 # written first) is the first "id" on the line. A line that does not look so is parsed instead.
@@ -183,16 +187,17 @@ class SendResult:
 
 
 class DeliveredIds:
-    """Ids of the messages the history records as delivered, from an offset on: `read()` reads
-    what was appended since the last read; `in` reads first, so it answers for this moment."""
+    """Ids of the messages the history records as delivered or uncertain (never to be typed
+    again), from an offset on: `read()` reads what was appended since the last read; `in` reads
+    first, so it answers for this moment."""
 
     def __init__(self, registry: Registry, offset: int) -> None:
         self.registry, self.end, self.ids = registry, offset, set()
 
     def read(self) -> None:
-        scan = self.registry.scan_lines(HISTORY, self.end, wanted=DELIVERED_EVENT, raw=True)
+        scan = self.registry.scan_lines(HISTORY, self.end, wanted=STATE_EVENT, raw=True)
         for _, line in scan:
-            if b'"event":"state"' not in line[:_KIND_WITHIN]:
+            if STATE_EVENT not in line[:_KIND_WITHIN] or not any(state in line for state in FINAL_STATES):
                 continue
             first_id = _FIRST_ID.search(line)
             if first_id is not None:
@@ -202,7 +207,7 @@ class DeliveredIds:
                 event = json.loads(line)
             except ValueError:
                 continue
-            if event.get("state") == "delivered":
+            if isinstance(event, dict) and event.get("state") in ("delivered", "uncertain"):
                 self.ids.add(event["id"])
         self.end = scan.end
 
@@ -331,7 +336,7 @@ class Bus:
             # Older messages to the same agent go first: order is kept per recipient.
             if self.queued(*recipient):
                 self.deliver(*recipient)
-            result = self._deliver_one(message, offset, records.get(message["recipient_agency"]))
+            result, _ = self._deliver_one(message, offset, records.get(message["recipient_agency"]))
             if result["state"] == "queued":
                 self._enqueue(result, offset)
             results.append(result)
@@ -395,7 +400,9 @@ class Bus:
         return found
 
     def deliver(self, agency: str | None = None, agent: str | None = None) -> list[Msg]:
-        """Type every queued message (for one recipient, or all) into its pane, oldest first."""
+        """Type every queued message (for one recipient, or all) into its pane, oldest first.
+        Return what this process did with each: a message another process delivered meanwhile
+        is not in the list."""
         self.catch_up()
         pending = self.queued(agency, agent)
         if not pending:
@@ -409,38 +416,70 @@ class Bus:
         results = []
         for message in pending:
             offset = message.pop("offset", 0)
-            result = self._deliver_one(message, offset, records.get(message["recipient_agency"]), deliveries)
+            result, elsewhere = self._deliver_one(message, offset, records.get(message["recipient_agency"]), deliveries)
             if result["state"] != "queued":
                 with self.registry.transaction(reg.MESSAGES) as queue:
                     queue.remove(Query().id == message["id"])
             elif result.get("reason") != message.get("reason"):
                 self._enqueue(result, offset)
-            results.append(result)
+            if not elsewhere:
+                results.append(result)
         return results
 
-    def _deliver_one(self, message: Msg, offset: int, record: dict[str, Any] | None, deliveries: DeliveredIds | None = None) -> Msg:
+    def _deliver_one(
+        self, message: Msg, offset: int, record: dict[str, Any] | None, deliveries: DeliveredIds | None = None
+    ) -> tuple[Msg, bool]:
+        """Deliver one message; return its new state, and whether another process had already
+        delivered it (then this one did nothing)."""
         target = raw_agent(record, message["recipient_agent"]) if record else None
         if target is None:
-            return {**message, "reason": "the agency is no longer registered"}
+            return {**message, "reason": "the agency is no longer registered"}, False
         profile = profile_for(target["program"], self.ws.root)
-        delivered_at: list[str] = []
+        seen = deliveries or DeliveredIds(self.registry, offset)
+        recorded: list[str] = []
 
-        def mark_delivered() -> None:
-            now = _now().isoformat()
-            with self.registry.lock(HISTORY):
-                self._append_event({"event": "state", "id": message["id"], "state": "delivered", "time": now})
-            delivered_at.append(now)
+        def record_state(state: str, reason: str | None = None) -> None:
+            recorded.append(self._record_state(message["id"], state, reason))
 
+        text = render(message)
         outcome = type_into_agent(
-            self.tmux, target.get("pane_id"), render(message), profile, self.lock_dir,
-            still_wanted=lambda: message["id"] not in (deliveries or DeliveredIds(self.registry, offset)), on_typed=mark_delivered,
+            self.tmux, target.get("pane_id"), text, profile, self.lock_dir,
+            still_wanted=lambda: message["id"] not in seen,
+            on_typed=lambda: record_state("delivered"),
+            on_uncertain=lambda why: record_state("uncertain", why),
+            claim=Claim(message["id"], offset, probe_of(visible_text(text))),
+            settle=lambda left, shown: self._settle(left, shown, seen),
             session=record.get("session") if record else None,
         )  # fmt: skip
         if outcome.outcome == "skipped":
-            return {**message, "state": "delivered", "reason": None}
+            return {**message, "state": "delivered", "reason": None}, True
+        if outcome.outcome == "uncertain":
+            return {**message, "state": "uncertain", "reason": outcome.reason}, False
         if not outcome.ok:
-            return {**message, "state": "queued", "reason": outcome.reason}
-        return {**message, "state": "delivered", "delivered_at": delivered_at[0], "reason": None}
+            return {**message, "state": "queued", "reason": outcome.reason}, False
+        return {**message, "state": "delivered", "delivered_at": recorded[0], "reason": None}, False
+
+    def _record_state(self, message_id: str, state: str, reason: str | None = None) -> str:
+        """Append a change of a message's delivery state to the history; return its time."""
+        now = _now().isoformat()
+        event = {"event": "state", "id": message_id, "state": state, "time": now}
+        if reason:
+            event["reason"] = reason
+        with self.registry.lock(HISTORY):
+            self._append_event(event)
+        return now
+
+    def _settle(self, left: Claim, shown: bool, seen: DeliveredIds) -> None:
+        """A deliverer was killed while it typed message `left`: record what the pane tells."""
+        if left.message_id in seen:
+            return  # it recorded the outcome before it stopped
+        if shown:
+            self._record_state(left.message_id, "delivered", "its deliverer stopped halfway; the pane shows its text")
+        else:
+            self._record_state(
+                left.message_id, "uncertain",
+                "its deliverer stopped while typing it and the pane does not show it: not typed again",
+            )  # fmt: skip
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -480,11 +519,13 @@ def fold_history(events: Iterable[dict[str, Any]]) -> list[Message]:
                 )
         elif event.get("event") == "state" and event.get("id") in messages:
             current = messages[event["id"]]
-            if event["state"] == "delivered" and current.state == "queued":
+            if event["state"] == "delivered" and current.state in ("queued", "uncertain"):
                 messages[current.id] = current.model_copy(
                     update={"state": "delivered", "delivered_at": datetime.fromisoformat(event["time"]), "reason": None}
                 )
                 awaiting.setdefault((current.recipient_agency, current.recipient_agent), []).append(current.id)
+            elif event["state"] == "uncertain" and current.state == "queued":
+                messages[current.id] = current.model_copy(update={"state": "uncertain", "reason": event.get("reason")})
     return list(messages.values())
 
 

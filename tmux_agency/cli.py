@@ -132,10 +132,10 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from tmux_agency.agencies import reconcile
+    from tmux_agency.agencies import records_as_seen
 
     ws = _workspace(args)
-    records = reconcile(ws, _tmux(args))
+    records = records_as_seen(ws, _tmux(args))
     if args.json:
         _print_json(
             [
@@ -292,10 +292,12 @@ def cmd_deliver(args: argparse.Namespace) -> int:
     from tmux_agency.bus import Bus
 
     results = Bus(_workspace(args), _tmux(args)).deliver(args.agency)
-    done = [m for m in results if m["state"] != "queued"]
+    # What this process did: messages another deliverer typed meanwhile are not counted.
+    done = [m for m in results if m["state"] == "delivered"]
+    doubtful = [m for m in results if m["state"] == "uncertain"]
     still = [m for m in results if m["state"] == "queued"]
-    print(f"delivered {len(done)}, still queued {len(still)}")
-    for m in still:
+    print(f"delivered {len(done)}, still queued {len(still)}" + (f", uncertain {len(doubtful)}" if doubtful else ""))
+    for m in [*still, *doubtful]:
         print(f"  {m['id']} → {m['recipient_agency']}/{m['recipient_agent']}: {m['reason']}")
     return 0
 
@@ -323,13 +325,17 @@ def cmd_inbox(args: argparse.Namespace) -> int:
     if not messages:
         print(f"no messages for {agency}{'/' + agent if agent else ''}")
     for m in messages:
-        waiting = f"  ({m.reason})" if m.state == "queued" and m.reason else ""
-        print(f"{m.time:%H:%M:%S} {m.state:<12} {m.sender_label()} → {m.recipient_agent}  [{m.type}] {_one_line(m.body)}{waiting}")
+        why = f"  ({_one_line(m.reason, 300)})" if m.state in ("queued", "uncertain") and m.reason else ""
+        print(f"{m.time:%H:%M:%S} {m.state:<12} {m.sender_label()} → {m.recipient_agent}  [{m.type}] {_one_line(m.body)}{why}")
     return 0
 
 
 def _one_line(text: str, width: int = 100) -> str:
-    flat = " ".join(text.split())
+    """A message's text on one line of a person's terminal: its control characters shown as
+    symbols, as agents see them (an ESC sequence in a message must not reach your terminal)."""
+    from tmux_agency.delivery import visible_text
+
+    flat = " ".join(visible_text(text).split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
@@ -358,7 +364,8 @@ def cmd_log(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps(m.model_dump(mode="json"), ensure_ascii=False), flush=True)
             else:
-                print(f"{m.time:%Y-%m-%d %H:%M:%S} {m.sender_label()} → {m.recipient_label()}  [{m.type}] {_one_line(m.body)}", flush=True)
+                doubt = f"  (uncertain: {_one_line(m.reason or '', 300)})" if m.state == "uncertain" else ""
+                print(f"{m.time:%Y-%m-%d %H:%M:%S} {m.sender_label()} → {m.recipient_label()}  [{m.type}] {_one_line(m.body)}{doubt}", flush=True)
 
     events, offset = bus.events()
     messages = fold_history(events)

@@ -18,6 +18,7 @@ from typing import Any
 
 from tmux_agency import registry as reg
 from tmux_agency.bus import HISTORY, payload_summary
+from tmux_agency.delivery import visible_text
 from tmux_agency.errors import AgencyError, WorldError
 from tmux_agency.processes import ProcessTable
 from tmux_agency.programs import ProgramProfile, profile_for, program_running, screen_state
@@ -98,7 +99,7 @@ class FeedRow:
             type=message["type"],
             sender=sender,
             recipient=recipient,
-            text=" ".join(text.split())[:FEED_TEXT],
+            text=" ".join(visible_text(text).split())[:FEED_TEXT],  # no ESC reaches the terminal
             agencies=tuple(a for a in (sender_agency, message["recipient_agency"]) if a),
         )
 

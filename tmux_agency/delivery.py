@@ -1,23 +1,33 @@
 """Typing text into an agent's pane, safely.
 
-The rules every peer tool gets wrong: the text is pasted literally (never read as key names),
-as one bracketed paste (multi-line text is not submitted line by line), Enter follows after the
-program's settle delay, deliveries into one pane never interleave, nothing is typed into a pane
-whose agent program is gone (a bare shell would run the text as a command) or that shows a
-dialog the person must answer (the text would answer it), and a delivery
-only counts once the pane shows that it arrived — with one retry of the Enter, the key that
-programs most often swallow.
+The rules every peer tool gets wrong:
+* **Text is text.** Control characters are shown, not sent (`visible_text`): a ^C, ^Z or ^\\ in
+  a message would signal the agent's program, an ESC[201~ would end the bracketed paste early.
+* It is pasted literally (never read as key names), as one bracketed paste (multi-line text is
+  not submitted line by line), and Enter follows after the program's settle delay.
+* Deliveries into one pane never interleave (a lock per pane across processes).
+* Nothing is typed into a pane whose agent program is gone, stopped or a zombie, or that shows a
+  dialog the person must answer (the text would answer it); the "still runs that program" check
+  and the typing are one step on the tmux server, so an agent that dies in between gets nothing.
+* **Never twice.** A message is claimed (a small file per pane, written under the pane's lock)
+  before it is typed. A process killed while typing leaves its claim behind; whoever next takes
+  the pane's lock settles it from the pane's own text — delivered if the text shows there, else
+  uncertain — and never types it again.
+* A delivery only counts once the pane shows that it arrived, with one retry of the Enter, the
+  key programs most often swallow.
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import time
 from contextlib import contextmanager
 
 from tmux_agency.processes import ProcessTable
 from tmux_agency.programs import find_dialog, program_running
+from tmux_agency.tmux import pane_died
 
 TYPE_CHECKING = False  # not typing's: agent commands skip its import (see registry.py)
 if TYPE_CHECKING:
@@ -28,9 +38,44 @@ if TYPE_CHECKING:
     from tmux_agency.programs import ProgramProfile
     from tmux_agency.tmux import Tmux
 
-    Outcome = Literal["delivered", "agent-down", "dialog", "not-accepted", "unverified", "skipped"]
+    Outcome = Literal["delivered", "agent-down", "dialog", "not-accepted", "uncertain", "skipped"]
 
 VERIFY_TIMEOUT_S = 1.5
+# How much of a pane's scrollback is searched for a message whose typing was interrupted.
+SETTLE_HISTORY_LINES = 3000
+PROBE_CHARS = 60
+
+
+# --- text is text ------------------------------------------------------------------------------
+# C0 controls and DEL become their Unicode "control pictures" (␃ for ^C, ␛ for ESC), C1 controls
+# (U+0080-U+009F, 8-bit forms of ESC sequences) become ␛ and their 7-bit letter (U+009B, CSI, is
+# "␛["). Newlines and tabs stay: they are text. A carriage return is a newline.
+_VISIBLE = {code: chr(0x2400 + code) for code in range(0x20) if code not in (0x09, 0x0A)}
+_VISIBLE[0x0D] = "\n"
+_VISIBLE[0x7F] = "\u2421"
+_VISIBLE.update({code: "\u241b" + chr(code - 0x40) for code in range(0x80, 0xA0)})
+
+
+def visible_text(text: str) -> str:
+    """`text` as it is typed into a pane: control characters shown as visible symbols, so that
+    no byte of it can signal, suspend or stop the program, or end a bracketed paste; a lone
+    surrogate (not encodable) becomes U+FFFD."""
+    text = text.replace("\r\n", "\n")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+    return text.translate(_VISIBLE)
+
+
+def probe_of(text: str) -> str:
+    """A piece of a message to look for on a pane: the start of its first line with text,
+    whitespace collapsed (programs wrap and indent what they show)."""
+    for line in text.splitlines():
+        words = " ".join(line.split())
+        if words:
+            return words[:PROBE_CHARS]
+    return ""
 
 
 class Delivery:
@@ -50,40 +95,95 @@ class Delivery:
         return self.outcome == "delivered"
 
 
+class Claim:
+    """What is being typed into a pane: the message's id, where it is in the history, and a probe
+    of its text. `settle(found)` is called for an earlier claim that its process left behind
+    (found: whether the pane shows its text)."""
+
+    __slots__ = ("message_id", "offset", "probe")
+
+    def __init__(self, message_id: str, offset: int, probe: str) -> None:
+        self.message_id, self.offset, self.probe = message_id, offset, probe
+
+
 def _judge_pane(
     pane_id: str, state: tuple[int, bool, str] | None, profile: ProgramProfile, session: str | None
 ) -> tuple[bool, str]:
     """Judge a pane by what tmux.pane_process() said about it."""
-    if state is None or state[1]:
+    if state is None:
         return False, f"pane {pane_id} is gone"
+    if state[1]:
+        return False, f"the agent's program has exited (pane {pane_id} is dead)"
     if session is not None and state[2] != session:
         # A restarted tmux server reuses pane ids: this one now belongs to someone else.
         return False, f"pane {pane_id} now belongs to session {state[2]!r}, not {session!r}"
     if not program_running(profile, state[0], ProcessTable.snapshot()):
-        return False, f"pane {pane_id} no longer runs {profile.name} (it fell back to a shell)"
+        return False, f"pane {pane_id} does not run {profile.name} now (it exited, or is stopped)"
     return True, ""
 
 
 @contextmanager
-def pane_lock(lock_dir: Path, socket_name: str | None, pane_id: str) -> Iterator[None]:
-    """Serialise deliveries into one pane across processes, so concurrent texts never interleave."""
+def pane_lock(lock_dir: Path, socket_name: str | None, pane_id: str) -> Iterator[str]:
+    """Serialise deliveries into one pane across processes, so concurrent texts never interleave.
+    Yields the path of the pane's claim file (see Claim)."""
     lock_dir.mkdir(parents=True, exist_ok=True)
-    name = f"{socket_name or 'default'}-{pane_id.lstrip('%')}.lock"
-    fd = os.open(lock_dir / name, os.O_RDWR | os.O_CREAT, 0o600)
+    stem = os.path.join(lock_dir, f"{socket_name or 'default'}-{pane_id.lstrip('%')}")
+    fd = os.open(stem + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
+        fcntl.flock(fd, fcntl.LOCK_EX)  # a killed holder's lock is released by the kernel
+        yield stem + ".claim"
     finally:
         os.close(fd)
 
 
-def _wait_for_change(tmux: Tmux, pane_id: str, before: str, timeout: float) -> bool:
+def _write_claim(path: str, claim: Claim) -> None:
+    # No fsync: a SIGKILL leaves the page cache intact, and a crash of the machine ends the tmux
+    # server too, taking the pane the claim is about with it.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, json.dumps({"id": claim.message_id, "offset": claim.offset, "probe": claim.probe}).encode())
+    finally:
+        os.close(fd)
+
+
+def _read_claim(path: str) -> Claim | None:
+    try:
+        with open(path, "rb") as handle:
+            data = json.loads(handle.read() or b"null")
+        return Claim(str(data["id"]), int(data["offset"]), str(data["probe"]))
+    except FileNotFoundError:
+        return None
+    except (ValueError, TypeError, KeyError):
+        return Claim("", 0, "")  # torn by a killed writer: nothing to settle, only to clear
+
+
+def _drop_claim(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def shows_text(tmux: Tmux, pane_id: str, probe: str) -> bool:
+    """Whether the pane's screen or recent scrollback holds `probe` (whitespace collapsed)."""
+    if not probe:
+        return False
+    try:
+        screen = tmux.capture(pane_id, history=SETTLE_HISTORY_LINES)
+    except Exception:  # noqa: BLE001 - a pane that cannot be read cannot confirm anything
+        return False
+    return probe in " ".join(screen.split())
+
+
+def _wait_for_change(tmux: Tmux, pane_id: str, before: str, timeout: float) -> str | None:
+    """The pane's first fingerprint that differs from `before`, or None after `timeout`."""
     deadline = time.monotonic() + timeout
     while True:
-        if tmux.fingerprint(pane_id) != before:
-            return True
+        now = tmux.fingerprint(pane_id)
+        if now != before:
+            return now
         if time.monotonic() >= deadline:
-            return False
+            return None
         time.sleep(0.005)
 
 
@@ -96,42 +196,74 @@ def type_into_agent(
     still_wanted: Callable[[], bool] | None = None,
     on_typed: Callable[[], None] | None = None,
     session: str | None = None,
+    claim: Claim | None = None,
+    settle: Callable[[Claim, bool], None] | None = None,
+    on_uncertain: Callable[[str], None] | None = None,
 ) -> Delivery:
-    """Paste `text` into the agent's pane and submit it, if the agent can safely receive it.
+    """Type `text` into the agent's pane and submit it, if the agent can safely receive it.
 
     `still_wanted` is asked under the pane's lock (has another process delivered it meanwhile?);
     `on_typed` runs under the same lock once the delivery is verified, so the next deliverer
-    sees it done.
+    sees it done. With `claim`, the message is claimed before it is typed; `settle` is handed
+    any claim an interrupted deliverer left on this pane. `on_uncertain` runs under the lock
+    when the text may have arrived but that cannot be told (it is never typed again).
     """
     if not profile.accepts_messages:
         return Delivery("not-accepted", f"{profile.name} panes do not take messages: text would run as a command")
     if not pane_id:
         return Delivery("agent-down", "the agent has no pane")
-    with pane_lock(lock_dir, tmux.socket_name, pane_id):
+    with pane_lock(lock_dir, tmux.socket_name, pane_id) as claim_path:
+        left = _read_claim(claim_path)
+        if left is not None:
+            if settle is not None and left.message_id:
+                settle(left, shows_text(tmux, pane_id, left.probe))
+            _drop_claim(claim_path)
         # tmux calls are paired where they can be: each costs a process start (~6 ms here).
         state, before = tmux.pane_process_and_fingerprint(pane_id)
         alive, why = _judge_pane(pane_id, state, profile, session)
         if not alive:
             return Delivery("agent-down", why)
+        assert state is not None
         # The fingerprint is the screen plus one line of numbers: the screen is all but that line.
         dialog = find_dialog(profile, before.rpartition("\n")[0]) if profile.dialogs else None
         if dialog is not None:
             return Delivery("dialog", f"{profile.name} shows a dialog ({dialog.name}): {dialog.action}")
         if still_wanted is not None and not still_wanted():
             return Delivery("skipped", "already delivered by another process")
-        if profile.paste != "keys" and profile.submit_delay_ms == 0:
-            after_enter = tmux.paste_submit_and_fingerprint(pane_id, text, profile.submit_keys)
-        else:
-            if profile.paste == "keys":
-                tmux.send_literal(pane_id, text)
-            else:
-                tmux.paste(pane_id, text)
-            time.sleep(profile.submit_delay_ms / 1000)
-            after_enter = tmux.press_enter_and_fingerprint(pane_id, profile.submit_keys)
-        if after_enter == before and not _wait_for_change(tmux, pane_id, before, VERIFY_TIMEOUT_S):
-            tmux.press_enter(pane_id, profile.submit_keys)  # the one retry: an Enter the program swallowed
-            if not _wait_for_change(tmux, pane_id, before, VERIFY_TIMEOUT_S):
-                return Delivery("unverified", f"pane {pane_id} showed no sign of the text after a retry")
-        if on_typed is not None:
+        shown = visible_text(text)
+        if claim is not None:
+            _write_claim(claim_path, claim)
+        outcome = _type(tmux, pane_id, state[0], shown, profile, before)
+        if outcome.outcome == "uncertain" and on_uncertain is not None:
+            on_uncertain(outcome.reason)
+        elif outcome.ok and on_typed is not None:
             on_typed()
+        _drop_claim(claim_path)  # settled: delivered, uncertain and recorded, or nothing typed
+    return outcome
+
+
+def _type(tmux: Tmux, pane_id: str, pid: int, shown: str, profile: ProgramProfile, before: str) -> Delivery:
+    """Paste and submit, each step only while the pane still runs `pid`; then verify."""
+    bracketed = profile.paste != "keys"
+    if profile.submit_delay_ms == 0:
+        after_enter = tmux.paste_if_alive(pane_id, pid, shown, bracketed, submit=profile.submit_keys)
+    else:
+        after_enter = tmux.paste_if_alive(pane_id, pid, shown, bracketed)
+        if after_enter is not None:
+            time.sleep(profile.submit_delay_ms / 1000)
+            after_enter = tmux.press_if_alive(pane_id, pid, profile.submit_keys)
+            if after_enter is None:  # pasted, then the program ended: it may have read the text
+                return Delivery("uncertain", f"the agent's program ended while its text was typed into pane {pane_id}")
+    if after_enter is None:
+        return Delivery("agent-down", f"the agent's program in pane {pane_id} ended just before its text was typed")
+    changed = after_enter if after_enter != before else _wait_for_change(tmux, pane_id, before, VERIFY_TIMEOUT_S)
+    if changed is None:
+        # The one retry: an Enter the program swallowed.
+        if tmux.press_if_alive(pane_id, pid, profile.submit_keys) is not None:
+            changed = _wait_for_change(tmux, pane_id, before, VERIFY_TIMEOUT_S)
+        if changed is None:
+            # Typed, but never seen: typing it again could make it arrive twice.
+            return Delivery("uncertain", f"typed into pane {pane_id}, which showed no sign of it (even after a second Enter)")
+    if pane_died(changed):  # the change seen is the program's end, not the text's arrival
+        return Delivery("uncertain", f"the agent's program ended right after its text was typed into pane {pane_id}")
     return Delivery("delivered")

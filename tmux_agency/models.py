@@ -174,7 +174,9 @@ class AgencyRecord(StrictModel):
 
 
 MessageKind = Literal["intra", "inter", "broadcast"]
-DeliveryState = Literal["queued", "delivered", "acknowledged"]
+# uncertain: typed, but whether it arrived cannot be told (its deliverer was killed, or the pane
+# never showed it); it is never typed again on its own.
+DeliveryState = Literal["queued", "delivered", "acknowledged", "uncertain"]
 
 
 class Message(StrictModel):
@@ -193,7 +195,7 @@ class Message(StrictModel):
     state: DeliveryState = "queued"
     delivered_at: datetime | None = None
     acknowledged_at: datetime | None = None
-    reason: str | None = None  # why it is still queued (agent down, ...)
+    reason: str | None = None  # why it is still queued (agent down, ...) or uncertain
 
     def sender_label(self) -> str:
         if self.sender_agency and self.sender_agent:

@@ -1,5 +1,5 @@
-"""Which program runs under a tmux pane: the pane's own process is its shell, and the agent's
-program is somewhere below it.
+"""Which program runs in a tmux pane: an agent's program is the pane's own process (or, in a
+pane started before that was so, somewhere below its shell).
 
 On Linux the tree is read from /proc (a few small files per pane, no process spawned); elsewhere
 one `ps` call serves every pane of a refresh.
@@ -14,10 +14,16 @@ from pathlib import Path
 _PROC = Path("/proc")
 
 
-class Process(namedtuple("Process", "pid ppid args")):
-    """One process: pid: int, ppid: int, args: str (its command line)."""
+class Process(namedtuple("Process", "pid ppid args state", defaults=("R",))):
+    """One process: pid: int, ppid: int, args: str (its command line), state: str (the kernel's
+    one-letter run state: R, S, D, T for stopped, Z for a zombie, ...)."""
 
     __slots__ = ()
+
+    @property
+    def alive(self) -> bool:
+        """Able to read its input: not stopped (^Z, SIGSTOP), traced, a zombie or dead."""
+        return self.state not in ("T", "t", "Z", "X", "x")
 
 
 class ProcessTable:
@@ -37,6 +43,18 @@ class ProcessTable:
             return cls(None)
         return cls(_ps())
 
+    def process(self, pid: int) -> Process | None:
+        """Process `pid` itself (None if it is gone)."""
+        if self._from_ps:
+            return self.by_pid.get(pid)
+        args = _proc_args(pid)
+        return None if args is None else Process(pid, 0, args, _proc_state(pid))
+
+    def tree(self, pid: int) -> list[Process]:
+        """Process `pid` and every process below it."""
+        own = self.process(pid)
+        return ([own] if own else []) + self.descendants(pid)
+
     def descendants(self, pid: int) -> list[Process]:
         """Every process below `pid` (not `pid` itself), nearest first."""
         if self._from_ps:
@@ -48,7 +66,7 @@ class ProcessTable:
             args = _proc_args(child)
             if args is None:
                 continue  # it exited while we looked
-            found.append(Process(child, pid, args))
+            found.append(Process(child, pid, args, _proc_state(child)))
             queue.extend(_proc_children(child))
         return found
 
@@ -89,14 +107,26 @@ def _proc_args(pid: int) -> str | None:
     return raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", errors="replace")
 
 
+def _proc_state(pid: int) -> str:
+    """The run state letter from /proc/PID/stat ("X" when the process is gone)."""
+    try:
+        stat = (_PROC / str(pid) / "stat").read_bytes()
+    except OSError:
+        return "X"
+    # "PID (COMM) STATE ...": COMM may hold spaces and parentheses, so split after the last ')'.
+    rest = stat[stat.rfind(b")") + 2 :]
+    return rest[:1].decode("ascii", errors="replace") or "X"
+
+
 def _ps() -> list[Process]:
     try:
-        out = subprocess.run(["ps", "-Ao", "pid=,ppid=,args="], capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(["ps", "-Ao", "pid=,ppid=,stat=,args="], capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return []
     processes = []
     for line in out.splitlines():
-        parts = line.split(None, 2)
-        if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit():
-            processes.append(Process(int(parts[0]), int(parts[1]), parts[2] if len(parts) > 2 else ""))
+        parts = line.split(None, 3)
+        if len(parts) >= 3 and parts[0].isdigit() and parts[1].isdigit():
+            args = parts[3] if len(parts) > 3 else ""
+            processes.append(Process(int(parts[0]), int(parts[1]), args, parts[2][:1]))
     return processes

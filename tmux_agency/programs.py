@@ -321,9 +321,10 @@ def all_profiles(home: str | os.PathLike[str] | None = None) -> tuple[ProgramPro
 
 
 def program_running(profile: ProgramProfile, pane_pid: int, table: ProcessTable) -> bool:
-    """True when a process under the pane's shell is the profile's program."""
+    """True when the pane's own process, or one below it, is the profile's program and can read
+    its input: a stopped program or a zombie is not running."""
     pattern = re.compile(profile.process)
-    return any(pattern.search(proc.args) for proc in table.descendants(pane_pid))
+    return any(proc.alive and pattern.search(proc.args) for proc in table.tree(pane_pid))
 
 
 def _bottom(screen: str, count: int) -> str:

@@ -220,20 +220,17 @@ def deploy(
             log.write_text("")
             tmux.new_session(session, "tests", str(worktree), sandbox_env)
             tests_pane = _pane_of(tmux, session, "tests")
-            tmux.send_literal(tests_pane, f"tail -n +1 -f {shlex.quote(str(log))}")
-            tmux.press_enter(tests_pane)
+            tmux.run_in_shell(tests_pane, f"tail -n +1 -f {shlex.quote(str(log))}")
             demo_pane = tmux.new_window(session, "demo", str(worktree), sandbox_env)
             monitor_pane = tmux.new_window(session, "monitor", str(worktree), sandbox_env)
-            tmux.send_literal(monitor_pane, f"git log --oneline -5 {shlex.quote(branch)}; git diff --stat {shlex.quote(base)}...HEAD")
-            tmux.press_enter(monitor_pane)
+            tmux.run_in_shell(monitor_pane, f"git log --oneline -5 {shlex.quote(branch)}; git diff --stat {shlex.quote(base)}...HEAD")
             progress(f"{agency}: testing {branch} in {worktree} ({command})")
             run = run_tests(command, worktree, env, log, settings.test_timeout_s)
             files, added, removed = git.diff_stat(project, base, branch)
             demo_url = None
             demo = record.spec.sandbox.demo_command
             if run.green and demo:
-                tmux.send_literal(demo_pane, demo)
-                tmux.press_enter(demo_pane)
+                tmux.run_in_shell(demo_pane, demo)
                 demo_url = f"http://localhost:{port}/"
         except BaseException:
             remove_sandbox(ws, tmux, worktree, session)

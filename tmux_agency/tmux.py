@@ -44,9 +44,15 @@ class PaneInfo(namedtuple("PaneInfo", "session window_index window_name pane_id 
     __slots__ = ()
 
 
-# What a pane shows plus its scrollback size and cursor: it changes whenever the program prints,
-# even when the visible lines look the same. Two tmux commands, appended to others' calls.
-_FINGERPRINT = ("capture-pane", "-p", "-t", "{pane}", ";", "display-message", "-p", "-t", "{pane}", "#{history_size},#{cursor_x},#{cursor_y}")
+# What a pane shows plus its scrollback size, cursor and whether it is dead: it changes whenever
+# the program prints, even when the visible lines look the same. Two tmux commands, appended to
+# others' calls. The last line ends in ",1" when the pane is dead (see pane_died).
+_FINGERPRINT = ("capture-pane", "-p", "-t", "{pane}", ";", "display-message", "-p", "-t", "{pane}", "#{history_size},#{cursor_x},#{cursor_y},#{pane_dead}")
+
+
+def pane_died(fingerprint: str) -> bool:
+    """Whether a fingerprint was taken of a dead pane (its program had exited)."""
+    return fingerprint.endswith(",1")
 
 
 def _fingerprint_args(pane_id: str) -> list[str]:
@@ -118,21 +124,27 @@ class Tmux:
     def has_session(self, name: str) -> bool:
         return name in self.sessions()
 
-    def new_session(self, name: str, window_name: str, cwd: str, env: dict[str, str]) -> str:
-        """Start session `name` (starting the server if needed); return the first pane's id."""
+    def new_session(self, name: str, window_name: str, cwd: str, env: dict[str, str], command: list[str] | None = None) -> str:
+        """Start session `name` (starting the server if needed); return the first pane's id.
+        With `command` (an argv, run directly, no shell between) the pane runs it instead of a
+        shell."""
         out = self._cmd(
             "new-session", "-d", "-s", name, "-n", window_name, "-c", cwd,
-            *_env_args(env), "-P", "-F", "#{pane_id}",
+            *_env_args(env), "-P", "-F", "#{pane_id}", *_command_args(command),
         )  # fmt: skip
         return out[0]
 
-    def new_window(self, session: str, window_name: str, cwd: str, env: dict[str, str]) -> str:
-        """Append a window to `session`; return its pane's id."""
+    def new_window(self, session: str, window_name: str, cwd: str, env: dict[str, str], command: list[str] | None = None) -> str:
+        """Append a window to `session`; return its pane's id. `command` as for new_session."""
         out = self._cmd(
             "new-window", "-d", "-t", f"={session}:", "-n", window_name, "-c", cwd,
-            *_env_args(env), "-P", "-F", "#{pane_id}",
+            *_env_args(env), "-P", "-F", "#{pane_id}", *_command_args(command),
         )  # fmt: skip
         return out[0]
+
+    def respawn_pane(self, pane_id: str, cwd: str, env: dict[str, str], command: list[str]) -> None:
+        """Run `command` in the pane again, ending whatever runs there (its agent is down)."""
+        self._cmd("respawn-pane", "-k", "-t", pane_id, "-c", cwd, *_env_args(env), *_command_args(command))
 
     def kill_server(self) -> None:
         """Stop the whole server (the demo's own, when it is done); nothing if it is not running."""
@@ -244,37 +256,40 @@ class Tmux:
             return None, ""
         return (int(parts[0]), parts[1] == "1", parts[2]), "\n".join(out[1:])
 
-    def press_enter_and_fingerprint(self, pane_id: str, keys: tuple[str, ...] = ("Enter",)) -> str:
-        """Press Enter (or the program's other submit keys, as tmux key names), then take the
-        pane's fingerprint, in one tmux call."""
-        return "\n".join(self._cmd("send-keys", "-t", pane_id, *keys, ";", *_fingerprint_args(pane_id)))
+    def run_in_shell(self, pane_id: str, command_line: str) -> None:
+        """Type a command line of our own making into a shell pane and press Enter (the
+        sandbox's windows). Never used for message text: that only goes to agents, through
+        paste_if_alive."""
+        self._cmd("send-keys", "-t", pane_id, "-l", "--", command_line, ";", "send-keys", "-t", pane_id, "Enter")
 
-    def send_literal(self, pane_id: str, text: str) -> None:
-        """Type `text` into a pane literally: 'Enter' or 'C-c' arrive as those letters."""
-        self._cmd("send-keys", "-t", pane_id, "-l", "--", text)
+    # --- typing into panes, only while the pane still runs the process judged --------------
+    # Each of these runs its commands inside one `if-shell -F` on the tmux server: the pane still
+    # has process `pid` and is not dead, checked at the moment of typing. Checking in one tmux
+    # call and typing in the next would leave a gap in which the agent could die; tmux runs one
+    # command at a time, so there is none here. They return None when the check failed (nothing
+    # was typed), else the pane's fingerprint taken right after.
 
-    def press_enter(self, pane_id: str, keys: tuple[str, ...] = ("Enter",)) -> None:
-        self._cmd("send-keys", "-t", pane_id, *keys)
-
-    def paste(self, pane_id: str, text: str) -> None:
-        """Paste `text` into a pane as one bracketed paste (if the program asked for brackets).
+    def paste_if_alive(
+        self, pane_id: str, pid: int, text: str, bracketed: bool = True, submit: tuple[str, ...] = ()
+    ) -> str | None:
+        """Paste `text` (bracketed if the program asked for it, else as if typed), then press the
+        `submit` keys (tmux key names), if the pane still runs `pid`.
 
         The text goes through stdin rather than argv (one argument is capped at 128 KiB on Linux)
         or a file (it may hold secrets), into a uniquely named buffer that the paste deletes.
         """
         buffer = f"tmux-agency-{os.urandom(6).hex()}"
-        # One tmux call for both steps (';' separates tmux commands; '-' reads stdin).
-        self._cmd("load-buffer", "-b", buffer, "-", ";", "paste-buffer", "-p", "-d", "-b", buffer, "-t", pane_id, stdin=text)
+        paste = f"paste-buffer {'-p ' if bracketed else ''}-d -b {buffer} -t {pane_id}"
+        if submit:
+            paste += f" ; send-keys -t {pane_id} {' '.join(submit)}"
+        guarded, marker = _if_alive(pane_id, pid, paste, otherwise=f"delete-buffer -b {buffer}")
+        return _unless_refused(self._cmd("load-buffer", "-b", buffer, "-", ";", *guarded, stdin=text), marker)
 
-    def paste_submit_and_fingerprint(self, pane_id: str, text: str, keys: tuple[str, ...] = ("Enter",)) -> str:
-        """paste(), then the submit keys at once, then the fingerprint: one tmux call, for
-        programs that need no pause between a paste and its Enter."""
-        buffer = f"tmux-agency-{os.urandom(6).hex()}"
-        out = self._cmd(
-            "load-buffer", "-b", buffer, "-", ";", "paste-buffer", "-p", "-d", "-b", buffer, "-t", pane_id, ";",
-            "send-keys", "-t", pane_id, *keys, ";", *_fingerprint_args(pane_id), stdin=text,
-        )  # fmt: skip
-        return "\n".join(out)
+    def press_if_alive(self, pane_id: str, pid: int, keys: tuple[str, ...] = ("Enter",)) -> str | None:
+        """Press `keys` (tmux key names: Enter, or the program's other submit keys) if the pane
+        still runs `pid`."""
+        guarded, marker = _if_alive(pane_id, pid, f"send-keys -t {pane_id} {' '.join(keys)}")
+        return _unless_refused(self._cmd(*guarded), marker)
 
     def focus_pane(self, pane_id: str) -> str:
         """Make the pane its session's current window and pane; return the session's name."""
@@ -306,6 +321,35 @@ class Tmux:
     def display(self, target: str, fmt: str) -> str:
         out = self._cmd("display-message", "-p", "-t", target, fmt)
         return out[0] if out else ""
+
+
+def _if_alive(pane_id: str, pid: int, commands: str, otherwise: str = "") -> tuple[list[str], str]:
+    """`commands` (one tmux command string, parts joined by ' ; ') wrapped so that they run only
+    while pane `pane_id` runs process `pid` and is not dead, followed by the pane's fingerprint;
+    otherwise `otherwise` runs and a marker line no pane can know in advance is printed first.
+    Return (the arguments, the marker). Pane ids, pids, buffer and key names are plain words:
+    nothing to quote."""
+    if not str(pid).isdigit() or not pane_id.startswith("%") or not pane_id[1:].isdigit():
+        raise WorldError(f"internal error: not a pane id and pid: {pane_id!r} {pid!r}")
+    marker = f"tmux-agency:pane-changed:{os.urandom(8).hex()}"  # no leading "-": not a flag
+    condition = f"#{{&&:#{{==:#{{pane_pid}},{pid}}},#{{!=:#{{pane_dead}},1}}}}"
+    refused = " ; ".join(part for part in (otherwise, f"display-message -p {marker}") if part)
+    args = ["if-shell", "-F", "-t", pane_id, condition, commands, refused, ";", *_fingerprint_args(pane_id)]
+    return args, marker
+
+
+def _unless_refused(out: list[str], marker: str) -> str | None:
+    if out and out[0] == marker:
+        return None
+    return "\n".join(out)
+
+
+def _command_args(command: list[str] | None) -> list[str]:
+    # tmux runs a command given as several arguments directly (execvp), with no shell to parse
+    # it; one argument alone would go through `default-shell -c`.
+    if not command:
+        return []
+    return ["--", *(command if len(command) > 1 else ["/usr/bin/env", *command])]
 
 
 def _env_args(env: dict[str, str]) -> list[str]:
