@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -16,11 +17,13 @@ from tmux_agency.programs import (
     ProfileError,
     ProgramProfile,
     all_profiles,
+    classify,
     find_dialog,
     is_ready,
     load_profile,
     profile_for,
     screen_state,
+    takes_text,
 )
 
 
@@ -71,12 +74,18 @@ def test_a_broken_profile_is_refused_with_the_field_named(change: dict, needle: 
 
 
 # --- recorded pane captures ------------------------------------------------------------------
-# tests/data/captures/<program>/<state>[-<dialog>][.<variant>].txt: what `tmux capture-pane -p`
-# shows in that state (see the README there: the AI CLIs' are reconstructed, the scripted
-# agent's recorded).
+# tests/data/captures/<program>[@<version>]/<state>[-<dialog>][.<variant>].txt: what `tmux
+# capture-pane -p` shows in that state (see the README there). <program>@<version> folders are
+# recorded from the real, pinned CLIs by record_real.py; scripted/ from the scripted agent.
 
 CAPTURES = Path(__file__).resolve().parent / "data" / "captures"
 CAPTURE_FILES = sorted(CAPTURES.glob("*/*.txt"))
+RECORDED = [p for p in CAPTURE_FILES if "@" in p.parent.name]
+OLD_STYLE = [p for p in CAPTURE_FILES if "@" not in p.parent.name]
+
+
+def program_of(path: Path) -> str:
+    return path.parent.name.split("@")[0]
 
 
 def expected(path: Path) -> tuple[str, str | None]:
@@ -86,9 +95,32 @@ def expected(path: Path) -> tuple[str, str | None]:
     return state, (rest if state == "dialog" else None)
 
 
-@pytest.mark.parametrize("path", CAPTURE_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def reading_expected(path: Path) -> str:
+    """What classify() must read from a recorded capture: idle* is "ready", dialog-X is
+    "dialog:X", pasted is its own case (text waits in the input: not typed over)."""
+    state, dialog = expected(path)
+    return {"idle": "ready"}.get(state, f"dialog:{dialog}" if state == "dialog" else state)
+
+
+@pytest.mark.parametrize("path", RECORDED, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_every_recorded_screen_of_a_real_cli_is_read_right(path: Path) -> None:
+    profile = load_profile(PROFILES_DIR / f"{program_of(path)}.json")
+    screen = path.read_text(encoding="utf-8")
+    reading = classify(profile, screen)
+    want = reading_expected(path)
+    if want == "pasted":
+        # The pasted text shows in the input (delivery waits for it before Enter), and nothing
+        # more is typed on top of it.
+        assert not takes_text(profile, reading), reading
+        assert "hello from the recorder" in screen or (profile.pasted and re.search(profile.pasted, screen))
+        return
+    assert reading.state == want, f"{reading.state} by rule {reading.rule}"
+    assert takes_text(profile, reading) == (want == "ready" or (want == "busy" and profile.accepts_while_busy))
+
+
+@pytest.mark.parametrize("path", OLD_STYLE, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_every_capture_is_recognised_by_its_programs_state_rules(path: Path) -> None:
-    profile = load_profile(PROFILES_DIR / f"{path.parent.name}.json")
+    profile = load_profile(PROFILES_DIR / f"{program_of(path)}.json")
     screen = path.read_text(encoding="utf-8")
     state, dialog = expected(path)
     found, shown = screen_state(profile, screen)
@@ -104,7 +136,7 @@ def test_every_capture_is_recognised_by_its_programs_state_rules(path: Path) -> 
 
 @pytest.mark.parametrize("program", ["claude", "codex", "aider", "gemini", "scripted"])
 def test_every_program_has_captures_of_its_states(program: str) -> None:
-    states = {expected(p)[0] for p in CAPTURES.glob(f"{program}/*.txt")}
+    states = {expected(p)[0] for p in CAPTURE_FILES if program_of(p) == program}
     wanted = {"idle", "busy"} | ({"dialog"} if program != "scripted" else set())
     assert wanted <= states
 
@@ -221,6 +253,12 @@ class RecordingTmux:
     def pane_process_and_fingerprint(self, pane_id: str) -> tuple[tuple[int, bool, str], str]:
         return (os.getpid(), False, "S"), self.screen + "\n0,0,0,0"
 
+    def capture(self, pane_id: str) -> str:  # a program that shows what is pasted into its input
+        return self.screen + "\n" + "\n".join(t for t in self.typed if "+" not in t)
+
+    def fingerprint(self, pane_id: str) -> str:
+        return f"{len(self.typed)}"
+
     def paste_if_alive(self, pane_id: str, pid: int, text: str, bracketed: bool = True, submit: tuple[str, ...] = ()) -> str:
         self.typed.append(text if bracketed else f"keys {text}")
         if submit:
@@ -235,13 +273,13 @@ class RecordingTmux:
 @pytest.mark.parametrize("path", [p for p in CAPTURE_FILES if expected(p)[0] == "dialog"], ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_delivery_holds_a_message_while_a_dialog_shows(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(delivery, "program_running", lambda *_: True)
-    profile = load_profile(PROFILES_DIR / f"{path.parent.name}.json")
+    profile = load_profile(PROFILES_DIR / f"{program_of(path)}.json")
     tmux = RecordingTmux(path.read_text())
     outcome = delivery.type_into_agent(tmux, "%1", "TASK-1: go", profile, tmp_path, session="S")  # type: ignore[arg-type]
     assert outcome.outcome == "dialog" and expected(path)[1] in outcome.reason
     assert tmux.typed == []
 
-    idle = RecordingTmux((CAPTURES / path.parent.name / "idle.txt").read_text())
+    idle = RecordingTmux((path.parent / "idle.txt").read_text())
     assert delivery.type_into_agent(idle, "%1", "TASK-1: go", profile, tmp_path, session="S").ok  # type: ignore[arg-type]
     assert idle.typed == ["TASK-1: go", "Enter"]
 
@@ -269,3 +307,28 @@ def test_the_control_room_survives_a_broken_workspace_profile(workspace) -> None
     [view] = dashboard.agencies()
     assert view.agents[0].state == "unknown"
     assert dashboard.profile_error is not None and "mycli.json: not valid JSON" in dashboard.profile_error
+
+
+# --- tmux-agency profiles classify -----------------------------------------------------------------
+
+
+def test_profiles_classify_names_the_state_and_the_rule(cli_no_tmux) -> None:
+    permission = CAPTURES / "claude@2.1.332" / "dialog-permission.txt"
+    shown = cli_no_tmux("profiles", "classify", "--program", "claude", str(permission))
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("dialog:permission  (messages wait)")
+    assert "rule: dialogs[" in shown.stdout
+    as_json = json.loads(cli_no_tmux("profiles", "classify", "--program", "claude", str(permission.parent / "idle.txt"), "--json").stdout)
+    assert as_json["state"] == "ready" and as_json["types_into_it"] is True
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--program", "nosuch", "x.txt"], "no profile named 'nosuch'"),
+        (["--program", "claude", "/nonexistent/capture.txt"], "cannot read /nonexistent/capture.txt"),
+    ],
+)
+def test_profiles_classify_refuses_bad_input_in_one_line(cli_no_tmux, args: list[str], needle: str) -> None:
+    result = cli_no_tmux("profiles", "classify", *args)
+    assert result.returncode == 2 and needle in result.stderr and len(result.stderr.strip().splitlines()) == 1

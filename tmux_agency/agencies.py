@@ -336,7 +336,7 @@ def brief_agents(
             assert agent_spec is not None
             text = compose_briefing(spec, agent_spec, folder)
             delivery = type_into_agent(tmux, record.pane_id, text, profile, lock_dir, session=spec.name)
-            if delivery.outcome == "dialog":  # it appeared since the capture: wait again
+            if delivery.outcome in ("dialog", "held"):  # it changed since the capture: wait again
                 blocked[name] = delivery.reason
                 ready_since.pop(name, None)
                 continue

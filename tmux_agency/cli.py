@@ -868,6 +868,42 @@ def _args_task(p: argparse.ArgumentParser) -> None:
         action(name, help_).add_argument("id")
 
 
+def cmd_profiles(args: argparse.Namespace) -> int:
+    """profiles classify --program NAME FILE: what the profile reads from a saved capture."""
+    from pathlib import Path
+
+    from tmux_agency.programs import all_profiles, classify, takes_text
+    from tmux_agency.workspace import find_workspace
+
+    try:
+        home = find_workspace(args.home).root
+    except UsageError:
+        home = None  # no workspace here: the shipped profiles
+    profiles = {p.name: p for p in all_profiles(home)}
+    profile = profiles.get(args.program)
+    if profile is None:
+        raise UsageError(f"no profile named {args.program!r} (profiles: {', '.join(sorted(profiles))})")
+    try:
+        screen = Path(args.file).read_text(encoding="utf-8", errors="replace") if args.file != "-" else sys.stdin.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
+    reading = classify(profile, screen)
+    if args.json:
+        _print_json({"state": reading.state, "rule": reading.rule, "types_into_it": takes_text(profile, reading)})
+        return 0
+    verdict = "a message would be typed" if takes_text(profile, reading) else "messages wait"
+    print(f"{reading.state}  ({verdict})\n  rule: {reading.rule}")
+    return 0
+
+
+def _args_profiles(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", required=True, metavar="classify")
+    c = sub.add_parser("classify", help="the state a profile reads from a saved pane capture, and the rule that decided it")
+    c.add_argument("--program", required=True, help="the profile's name (claude, codex, gemini, aider, scripted, or one of your workspace's)")
+    c.add_argument("file", help="a saved `tmux capture-pane -p` (or - for stdin)")
+    c.add_argument("--json", action="store_true", help="print state, rule and whether a message would be typed, as JSON")
+
+
 def _args_metrics(p: argparse.ArgumentParser) -> None:
     p.add_argument("--agency", help="one agency's metrics")
     p.add_argument("--since", help="from this date or time (2024-05-01, 2024-05-01T09:30) or age (7d, 12h)")
@@ -1007,6 +1043,7 @@ COMMANDS: list[tuple[str, Callable[[argparse.Namespace], int], str, Callable[[ar
     ("task", cmd_task, "the task graph: task add|list|show|dep|done|fail|cancel", _args_task),
     ("capabilities", cmd_capabilities, "each agency's capabilities, load and review record", _args_json_only),
     ("metrics", cmd_metrics, "completion, approval, response and handoff times, quality, lessons", _args_metrics),
+    ("profiles", cmd_profiles, "agent program profiles: profiles classify --program NAME FILE", _args_profiles),
 ]
 
 

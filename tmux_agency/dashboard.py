@@ -27,7 +27,7 @@ from tmux_agency.registry import Registry
 from tmux_agency.tmux import Tmux
 from tmux_agency.workspace import Workspace
 
-AgentState = str  # dialog | busy | waiting | idle | running | down
+AgentState = str  # dialog | needs-you | busy | waiting | idle | running | down | unknown
 FEED_TEXT = 400  # characters of a message the feed keeps: what one line can show
 
 

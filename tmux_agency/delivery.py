@@ -26,7 +26,7 @@ import time
 from contextlib import contextmanager
 
 from tmux_agency.processes import ProcessTable
-from tmux_agency.programs import find_dialog, program_running
+from tmux_agency.programs import STATE_LINES, classify, program_running, takes_text
 from tmux_agency.tmux import pane_died
 
 TYPE_CHECKING = False  # not typing's: agent commands skip its import (see registry.py)
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from tmux_agency.programs import ProgramProfile
     from tmux_agency.tmux import Tmux
 
-    Outcome = Literal["delivered", "agent-down", "dialog", "not-accepted", "uncertain", "skipped"]
+    Outcome = Literal["delivered", "agent-down", "dialog", "held", "not-accepted", "uncertain", "skipped"]
 
 VERIFY_TIMEOUT_S = 1.5
 # How much of a pane's scrollback is searched for a message whose typing was interrupted.
@@ -225,9 +225,9 @@ def type_into_agent(
             return Delivery("agent-down", why)
         assert state is not None
         # The fingerprint is the screen plus one line of numbers: the screen is all but that line.
-        dialog = find_dialog(profile, before.rpartition("\n")[0]) if profile.dialogs else None
-        if dialog is not None:
-            return Delivery("dialog", f"{profile.name} shows a dialog ({dialog.name}): {dialog.action}")
+        held = _held(profile, before.rpartition("\n")[0])
+        if held is not None:
+            return held
         if still_wanted is not None and not still_wanted():
             return Delivery("skipped", "already delivered by another process")
         shown = visible_text(text)
@@ -242,10 +242,60 @@ def type_into_agent(
     return outcome
 
 
+def _held(profile: ProgramProfile, screen: str) -> Delivery | None:
+    """Why nothing may be typed into this screen now, or None: only a prompt positively
+    recognised as taking input is typed into; a dialog, a busy program that does not read
+    meanwhile, and any screen the profile does not know are held for later (or for the person)."""
+    reading = classify(profile, screen)
+    if takes_text(profile, reading):
+        return None
+    if reading.dialog is not None:
+        return Delivery("dialog", f"{profile.name} shows a dialog ({reading.dialog.name}): {reading.dialog.action}")
+    if reading.state == "exited":
+        return Delivery("agent-down", f"{profile.name} has exited")
+    if reading.state == "busy":
+        return Delivery("held", f"{profile.name} is busy: the message goes in once it shows its prompt again")
+    return Delivery(
+        "held",
+        f"{profile.name} shows a screen its profile does not recognise: nothing is typed until it shows its prompt "
+        "(look at the pane; 'tmux-agency profiles classify' tells which rule reads it)",
+    )
+
+
+def _seen_in_input(tmux: Tmux, pane_id: str, probe: str, profile: ProgramProfile) -> bool:
+    """Whether the program shows the pasted text (or its marker for a long paste) near the
+    bottom of its screen: waited for up to VERIFY_TIMEOUT_S."""
+    import re
+
+    wanted = "".join(probe.split())[:40]
+    deadline = time.monotonic() + VERIFY_TIMEOUT_S
+    while True:
+        bottom = "\n".join(tmux.capture(pane_id).splitlines()[-STATE_LINES:])
+        if wanted and wanted in "".join(bottom.split()):
+            return True
+        if profile.pasted and re.search(profile.pasted, bottom, re.MULTILINE):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+
+
 def _type(tmux: Tmux, pane_id: str, pid: int, shown: str, profile: ProgramProfile, before: str) -> Delivery:
     """Paste and submit, each step only while the pane still runs `pid`; then verify."""
     bracketed = profile.paste != "keys"
-    if profile.submit_delay_ms == 0:
+    if profile.input_echo:
+        # Enter only once the text is seen in the program's input: an Enter that reaches a
+        # screen which did not take the paste could answer whatever that screen asks.
+        if tmux.paste_if_alive(pane_id, pid, shown, bracketed) is None:
+            return Delivery("agent-down", f"the agent's program in pane {pane_id} ended just before its text was typed")
+        if not _seen_in_input(tmux, pane_id, probe_of(shown), profile):
+            return Delivery("held", f"the text was pasted into pane {pane_id} but never showed in its input: not submitted (look at the pane)")
+        time.sleep(profile.submit_delay_ms / 1000)
+        before = tmux.fingerprint(pane_id)  # the Enter must change the screen from the pasted one
+        after_enter = tmux.press_if_alive(pane_id, pid, profile.submit_keys)
+        if after_enter is None:
+            return Delivery("uncertain", f"the agent's program ended while its text was typed into pane {pane_id}")
+    elif profile.submit_delay_ms == 0:
         after_enter = tmux.paste_if_alive(pane_id, pid, shown, bracketed, submit=profile.submit_keys)
     else:
         after_enter = tmux.paste_if_alive(pane_id, pid, shown, bracketed)

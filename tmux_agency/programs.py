@@ -52,6 +52,14 @@ _DEFAULTS: dict[str, Any] = {
     "submit_delay_ms": 150,
     # False for shells: text typed into them would run as commands.
     "accepts_messages": True,
+    # True when the program reads what is typed while it works (it queues it, or reads its
+    # input in order): then a message goes in while it is busy, not only at its prompt.
+    "accepts_while_busy": False,
+    # True when a paste shows in the program's input before it is submitted: delivery then
+    # presses Enter only once the text (or the `pasted` marker) is seen there.
+    "input_echo": False,
+    # What the program shows instead of a long paste ("[Pasted text #1 +40 lines]").
+    "pasted": None,
     # State → patterns on the pane's bottom lines; waiting, then busy, then idle is tried.
     "states": {},
     # Screens the person must answer before anything is typed (trust this folder, permission to
@@ -118,6 +126,9 @@ class ProgramProfile:
     submit_keys: tuple[str, ...]
     submit_delay_ms: int
     accepts_messages: bool
+    accepts_while_busy: bool
+    input_echo: bool
+    pasted: str | None
     states: dict[str, list[str]]
     dialogs: tuple[Dialog, ...]
 
@@ -162,7 +173,8 @@ class ProgramProfile:
         checks = {
             "description": str, "start": (str, type(None)), "ready": (str, type(None)),
             "startup_delay_s": (int, float), "paste": str, "submit_keys": list, "submit_delay_ms": int,
-            "accepts_messages": bool, "states": dict, "dialogs": list,
+            "accepts_messages": bool, "accepts_while_busy": bool, "input_echo": bool, "pasted": (str, type(None)),
+            "states": dict, "dialogs": list,
         }  # fmt: skip
         for key, kind in checks.items():
             if key in data and (not isinstance(data[key], kind) or isinstance(data[key], bool) and kind is not bool):
@@ -180,7 +192,7 @@ class ProgramProfile:
         for state, patterns in data.get("states", {}).items():
             if state not in STATES or not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
                 raise fail(f"states.{state} must be one of {STATES} with a list of patterns")
-        patterns = [("command", data["command"]), ("process", data["process"]), ("ready", data.get("ready"))]
+        patterns = [("command", data["command"]), ("process", data["process"]), ("ready", data.get("ready")), ("pasted", data.get("pasted"))]
         patterns += [(f"states.{s}", p) for s, ps in data.get("states", {}).items() for p in ps]
         seen: set[str] = set()
         for index, dialog in enumerate(data.get("dialogs", [])):
@@ -342,23 +354,66 @@ def find_dialog(profile: ProgramProfile, screen: str) -> Dialog | None:
     return None
 
 
+# tmux's own line in a pane whose program has exited (remain-on-exit), as a capture shows it.
+_PANE_DEAD = re.compile(r"^Pane is dead \((status|signal) ")
+
+
+class Reading:
+    """What a profile reads from a screen: `state` is "dialog:NAME", "ready", "busy",
+    "waiting", "exited" or "unknown"; `rule` says which rule decided it."""
+
+    __slots__ = ("state", "rule", "dialog")
+
+    def __init__(self, state: str, rule: str, dialog: Dialog | None = None) -> None:
+        self.state, self.rule, self.dialog = state, rule, dialog
+
+    def __repr__(self) -> str:
+        return f"Reading({self.state!r}, {self.rule!r})"
+
+
+def classify(profile: ProgramProfile, screen: str) -> Reading:
+    """Read a screen by the profile's rules, in this order: the program has exited (tmux's
+    "Pane is dead" line), a dialog the person must answer, waiting, busy (AI CLIs keep their
+    prompt on screen while they work, so busy wins over ready), ready (its `ready` pattern) —
+    else unknown: a screen no rule recognises, where nothing may be typed."""
+    bottom = _bottom(screen, 1)
+    if _PANE_DEAD.search(bottom):
+        return Reading("exited", "tmux: the pane is dead (its program exited)")
+    for index, dialog in enumerate(profile.dialogs):
+        if dialog.shows_on(screen):
+            return Reading(f"dialog:{dialog.name}", f"dialogs[{index}] {dialog.name!r}: {' + '.join(dialog.match)}", dialog)
+    text = _bottom(screen, STATE_LINES)
+    for state in ("waiting", "busy"):
+        for pattern in profile.states.get(state, ()):
+            if re.search(pattern, text, re.MULTILINE):
+                return Reading(state, f"states.{state}: {pattern}")
+    ready = [("ready", profile.ready)] if profile.ready is not None else []
+    ready += [("states.idle", pattern) for pattern in profile.states.get("idle", ())]
+    if not ready:
+        return Reading("ready", "no 'ready' pattern: a program without one is taken as ready whenever it runs")
+    for field, pattern in ready:
+        if re.search(pattern, text, re.MULTILINE):
+            return Reading("ready", f"{field}: {pattern}")
+    return Reading("unknown", f"no rule of profile {profile.name!r} matches the last {STATE_LINES} lines")
+
+
 def is_ready(profile: ProgramProfile, screen: str) -> bool:
-    """Whether the program takes input now: its ready pattern shows on the bottom lines, and
-    no dialog does."""
-    if find_dialog(profile, screen) is not None:
-        return False
-    return profile.ready is None or re.search(profile.ready, _bottom(screen, STATE_LINES), re.MULTILINE) is not None
+    """Whether text may be typed now: the program shows its prompt, waits for an answer, or is
+    busy and reads what is typed meanwhile. A dialog or an unknown screen is never typed into."""
+    return takes_text(profile, classify(profile, screen))
+
+
+def takes_text(profile: ProgramProfile, reading: Reading) -> bool:
+    return reading.state in ("ready", "waiting") or (reading.state == "busy" and profile.accepts_while_busy)
 
 
 def screen_state(profile: ProgramProfile, screen: str) -> tuple[str, Dialog | None]:
-    """(state, dialog): "dialog" when the pane shows one (it waits for the person), else
-    waiting / busy / idle by the profile's patterns on the bottom lines, tried in that order
-    (AI CLIs keep their input box on screen while they work), else "running"."""
-    dialog = find_dialog(profile, screen)
-    if dialog is not None:
-        return "dialog", dialog
-    text = _bottom(screen, STATE_LINES)
-    for state in ("waiting", "busy", "idle"):
-        if any(re.search(pattern, text, re.MULTILINE) for pattern in profile.states.get(state, ())):
-            return state, None
-    return "running", None
+    """(state, dialog) for the control room: "dialog" when the pane shows one (it waits for the
+    person), else waiting / busy / idle, "down" (exited), or "needs-you" (a screen no rule
+    knows: nothing is typed into it until the person has looked)."""
+    reading = classify(profile, screen)
+    if reading.dialog is not None:
+        return "dialog", reading.dialog
+    if reading.state == "ready":
+        return ("idle" if profile.ready is not None or profile.states.get("idle") else "running"), None
+    return {"exited": "down", "unknown": "needs-you"}.get(reading.state, reading.state), None

@@ -15,6 +15,7 @@ STATE_STYLES = {
     "running": "green",
     "down": "bold red",
     "dialog": "bold reverse magenta",  # the program asks the human something first
+    "needs-you": "bold reverse magenta",  # a screen its profile does not know: nothing is typed
     "unknown": "dim",  # its workspace profile does not load (the title bar says why)
 }
 
