@@ -349,15 +349,15 @@ def brief_agents(
             del pending[name]
         if pending:
             time.sleep(0.1)
+    # Briefings are messages: one that could not go in yet waits in the queue like any other
+    # and goes in, once, when the program shows its prompt (never lost to a slow start).
     for name, record in pending.items():
-        if name in blocked:
-            held = _queue_held_briefing(ws, tmux, spec, name, blocked[name])
-            if held is None:
-                result.briefed.append(name)
-            else:
-                result.not_briefed[name] = held
+        why = blocked.get(name) or f"{record.program!r} was not ready after {timeout:g}s."
+        held = _queue_held_briefing(ws, tmux, spec, name, why)
+        if held is None:
+            result.briefed.append(name)
         else:
-            result.not_briefed[name] = f"{record.program!r} was not ready after {timeout:g}s"
+            result.not_briefed[name] = held
     for name, why in result.not_briefed.items():
         log_activity(folder, "WARN", f"{name}: no briefing: {why}")
     return result
@@ -375,7 +375,7 @@ def _queue_held_briefing(ws: Workspace, tmux: Tmux, spec: AgencySpec, name: str,
     message = Bus(ws, tmux).send(spec.name, name, text, sender=(None, "tmux-agency"), type_="NOTE").messages[0]
     if message["state"] != "queued":  # answered at the last moment
         return None
-    return f"held: {dialog} The briefing is queued ({message['id']}) and goes in once the dialog is gone ('tmux-agency run' or 'deliver')."
+    return f"held: {dialog} The briefing is queued ({message['id']}) and goes in once it shows its prompt ('tmux-agency run' or 'deliver')."
 
 
 # --- lifecycle ---------------------------------------------------------------------------------
