@@ -343,3 +343,34 @@ def test_the_control_room_and_the_cli_show_an_escape_sequence_without_obeying_it
     for args in (["inbox", "Dev", "py"], ["log"]):
         shown = team(*args).stdout
         assert "\x1b" not in shown and "\x07" not in shown and "␛[2J cleared" in shown
+
+
+# --- kill ends everything the agency started -------------------------------------------------------
+
+
+def test_kill_ends_every_process_of_the_agency_and_drops_what_waited_for_it(team: Cli, transcripts: Path, server: Server, tmp_path: Path) -> None:
+    """An agent program that leaves a server running in the background (as Codex leaves
+    `codex app-server`) does not outlive `kill`; messages queued for the killed agency are
+    dropped, never handed to a new agency of the same name."""
+    pane = pane_of(team, "Dev", "js")
+    pid = pane_pid(server, pane)
+    kill_program(server, pane)  # js goes down, so the next message waits for it
+    wait_for(lambda: agent_state(team, "js") == "down")
+    assert team("send", "Dev", "js", "TASK-9: for the old js").stdout.startswith("queued")
+    sleeper = subprocess.Popen(["sleep", "300"])  # a stand-in for a server the agency's tools window left
+    # A background process that ignores the hang-up kill-session sends, as a daemon would.
+    server.cmd("send-keys", "-t", "=Dev:tools", f"nohup sleep 300 >/dev/null 2>&1 & echo $! > {tmp_path}/bg.pid", "Enter")
+    bg = int(wait_for(lambda: (tmp_path / "bg.pid").exists() and (tmp_path / "bg.pid").read_text().strip()))
+    killed = team("kill", "Dev")
+    assert killed.returncode == 0 and "1 queued message(s) dropped" in killed.stdout, killed.stdout
+    wait_for(lambda: not Path(f"/proc/{bg}").exists() or run_state(bg) == "Z")
+    assert Path(f"/proc/{sleeper.pid}").exists(), "a process outside the agency is left alone"
+    sleeper.kill()
+    sleeper.wait()
+    assert not Path(f"/proc/{pid}").exists() or run_state(pid) == "Z"
+    # A new agency of the same name does not receive what waited for the old one.
+    assert team("create", "Dev", "--agents", "py,js").returncode == 0
+    assert team("deliver").stdout.startswith("delivered 0")
+    assert "TASK-9: for the old js" not in received(transcripts, "Dev", "js")
+    dropped = [m for m in inbox(team, "Dev", "js") if m["body"] == "TASK-9: for the old js"]
+    assert [m["state"] for m in dropped] == ["dropped"]

@@ -507,19 +507,33 @@ def agency_status(ws: Workspace, tmux: Tmux, name: str | None = None) -> list[di
     return views
 
 
-def kill_agency(ws: Workspace, tmux: Tmux, name: str) -> AgencyRecord:
-    """Stop the agency's session and remove it from the registry (its files stay)."""
+def kill_agency(ws: Workspace, tmux: Tmux, name: str) -> tuple[AgencyRecord, int]:
+    """Stop the agency's session and every process its panes started (background servers an
+    agent program leaves behind included), drop the messages still waiting for its agents (a
+    new agency of the same name must not receive them), and remove it from the registry (its
+    files stay). Return the record and how many queued messages were dropped."""
+    from tmux_agency.bus import Bus
+    from tmux_agency.processes import end_processes, start_time
+
     record = get_record(ws, name)
+    doomed: list[tuple[int, str | None]] = []
     if tmux.has_session(record.session):
+        table = ProcessTable.snapshot()
+        for pane in tmux.list_panes():
+            if pane.session == record.session:
+                doomed += [(p.pid, start_time(p.pid)) for p in table.tree(pane.pane_pid)]
         tmux.kill_session(record.session)
+    end_processes(doomed)  # what the hang-up of kill-session did not end
+    dropped = Bus(ws, tmux).drop_queued(name, f"agency {name} was killed before it could be delivered")
     with registry_of(ws).transaction(reg.AGENCIES) as db:
         db.remove(Query().name == name)
     from tmux_agency.schedule import cancel_for_agency
 
-    dropped = cancel_for_agency(ws, name)  # creating it again brings its commit reminder back
-    extra = f"; {len(dropped)} check-in(s) cancelled" if dropped else ""
+    cancelled = cancel_for_agency(ws, name)  # creating it again brings its commit reminder back
+    extra = f"; {len(cancelled)} check-in(s) cancelled" if cancelled else ""
+    extra += f"; {dropped} queued message(s) dropped" if dropped else ""
     log_activity(ws.agency_dir(name), "KILL", f"{name}: session stopped and agency unregistered{extra}")
-    return record
+    return record, dropped
 
 
 def restore_agencies(ws: Workspace, tmux: Tmux, progress: Progress = _quiet) -> list[tuple[AgencyRecord, StartResult]]:

@@ -73,7 +73,7 @@ MAX_TEXT = 1_000_000  # characters: far above any briefing, far below what would
 MESSAGE_EVENT = b'"event":"message"'
 STATE_EVENT = b'"event":"state"'
 # States after which a message is never typed again.
-FINAL_STATES = (b'"state":"delivered"', b'"state":"uncertain"')
+FINAL_STATES = (b'"state":"delivered"', b'"state":"uncertain"', b'"state":"dropped"')
 # An event's kind is named in a line's first bytes ({"seq":N,"event":…), before any message text
 # or payload, which may hold the same words; its id (a state event's, or its message's, which is
 # written first) is the first "id" on the line. A line that does not look so is parsed instead.
@@ -207,7 +207,7 @@ class DeliveredIds:
                 event = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(event, dict) and event.get("state") in ("delivered", "uncertain"):
+            if isinstance(event, dict) and event.get("state") in ("delivered", "uncertain", "dropped"):
                 self.ids.add(event["id"])
         self.end = scan.end
 
@@ -459,6 +459,19 @@ class Bus:
             return {**message, "state": "queued", "reason": outcome.reason}, False
         return {**message, "state": "delivered", "delivered_at": recorded[0], "reason": None}, False
 
+    def drop_queued(self, agency: str, reason: str) -> int:
+        """Take every message waiting for `agency` off the queue for good (its agency is gone),
+        recording why in the history; return how many."""
+        from tinydb import Query
+
+        self.catch_up(grace_s=0)  # messages whose sender died are waiting too
+        with self.registry.transaction(reg.MESSAGES) as queue:
+            doomed = queue.search(Query().recipient_agency == agency)
+            queue.remove(Query().recipient_agency == agency)
+            for message in doomed:
+                self._record_state(message["id"], "dropped", reason)
+        return len(doomed)
+
     def _record_state(self, message_id: str, state: str, reason: str | None = None) -> str:
         """Append a change of a message's delivery state to the history; return its time."""
         now = _now().isoformat()
@@ -524,8 +537,8 @@ def fold_history(events: Iterable[dict[str, Any]]) -> list[Message]:
                     update={"state": "delivered", "delivered_at": datetime.fromisoformat(event["time"]), "reason": None}
                 )
                 awaiting.setdefault((current.recipient_agency, current.recipient_agent), []).append(current.id)
-            elif event["state"] == "uncertain" and current.state == "queued":
-                messages[current.id] = current.model_copy(update={"state": "uncertain", "reason": event.get("reason")})
+            elif event["state"] in ("uncertain", "dropped") and current.state == "queued":
+                messages[current.id] = current.model_copy(update={"state": event["state"], "reason": event.get("reason")})
     return list(messages.values())
 
 

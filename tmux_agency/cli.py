@@ -194,8 +194,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_kill(args: argparse.Namespace) -> int:
     from tmux_agency.agencies import kill_agency
 
-    record = kill_agency(_workspace(args), _tmux(args), args.agency)
-    print(f"killed {record.name}")
+    record, dropped = kill_agency(_workspace(args), _tmux(args), args.agency)
+    print(f"killed {record.name}" + (f"; {dropped} queued message(s) dropped (see 'tmux-agency log')" if dropped else ""))
     return 0
 
 
@@ -325,7 +325,7 @@ def cmd_inbox(args: argparse.Namespace) -> int:
     if not messages:
         print(f"no messages for {agency}{'/' + agent if agent else ''}")
     for m in messages:
-        why = f"  ({_one_line(m.reason, 300)})" if m.state in ("queued", "uncertain") and m.reason else ""
+        why = f"  ({_one_line(m.reason, 300)})" if m.state in ("queued", "uncertain", "dropped") and m.reason else ""
         print(f"{m.time:%H:%M:%S} {m.state:<12} {m.sender_label()} → {m.recipient_agent}  [{m.type}] {_one_line(m.body)}{why}")
     return 0
 

@@ -107,6 +107,44 @@ def _proc_args(pid: int) -> str | None:
     return raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", errors="replace")
 
 
+def start_time(pid: int) -> str | None:
+    """When the process started (clock ticks since boot, from /proc/PID/stat), or None if it
+    is gone: with the pid, it names one process even after the pid is reused."""
+    try:
+        stat = (_PROC / str(pid) / "stat").read_bytes()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    return fields[19].decode() if len(fields) > 19 else None
+
+
+def end_processes(processes: list[tuple[int, str | None]], grace_s: float = 1.0) -> list[int]:
+    """End each (pid, start time) still running as itself: SIGTERM, then after `grace_s` SIGKILL.
+    Return the pids that had to be signalled. A pid now used by another process is left alone."""
+    import os
+    import signal
+    import time
+
+    def alive() -> list[int]:
+        return [pid for pid, started in processes if started is not None and start_time(pid) == started and _proc_state(pid) not in "ZX"]
+
+    signalled = []
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        remaining = alive()
+        if not remaining:
+            break
+        for pid in remaining:
+            try:
+                os.kill(pid, sig)
+                signalled.append(pid)
+            except OSError:
+                pass
+        deadline = time.monotonic() + grace_s
+        while alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    return sorted(set(signalled))
+
+
 def _proc_state(pid: int) -> str:
     """The run state letter from /proc/PID/stat ("X" when the process is gone)."""
     try:
