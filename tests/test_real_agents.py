@@ -40,8 +40,13 @@ def api(tmp_path: Path):
 
 
 @pytest.fixture
-def claude_lab(cli: Cli, api: StandIn, isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
-    """An agency of two real Claude Codes (lead, dev) that asks before every tool call."""
+def claude_args() -> str:
+    return "--permission-mode default"  # it asks before every tool call
+
+
+@pytest.fixture
+def claude_lab(cli: Cli, api: StandIn, isolated_home: Path, monkeypatch: pytest.MonkeyPatch, claude_args: str) -> Cli:
+    """An agency of two real Claude Codes (lead, dev)."""
     claude = real("claude")
     # What a person who has run Claude Code once has; its first-run connectivity check cannot
     # pass without network (recorded: claude@2.1.332/exited.first-run-offline.txt).
@@ -52,7 +57,7 @@ def claude_lab(cli: Cli, api: StandIn, isolated_home: Path, monkeypatch: pytest.
     monkeypatch.setenv("DISABLE_AUTOUPDATER", "1")
     settings = json.loads(cli.workspace.settings_path.read_text())
     cli.workspace.settings_path.write_text(json.dumps({**settings, "startup_timeout_s": 4}))
-    created = cli("create", "Solo", "--coordinator", "lead", "--agents", "dev", "--program", f"{claude} --permission-mode default")
+    created = cli("create", "Solo", "--coordinator", "lead", "--agents", "dev", "--program", f"{claude} {claude_args}")
     assert created.returncode == 0, created.stderr
     return cli
 
@@ -123,18 +128,46 @@ def deliver_until_none_wait(cli: Cli, agent: str, timeout: float = 90) -> None:
     wait_for(nothing_waits, timeout=timeout, interval=1.0)
 
 
+def answer_start_dialogs(cli: Cli, server: Server, agent: str) -> None:
+    """What the person does once: trust the folder, use the API key; then the briefing goes in."""
+    target = pane(cli, agent)
+    wait_for(lambda: "trust this folder" in screen(server, target))
+    server.cmd("send-keys", "-t", target, "Down")
+    server.cmd("send-keys", "-t", target, "Enter")
+    wait_for(lambda: "Detected a custom API key" in screen(server, target))
+    server.cmd("send-keys", "-t", target, "Up")
+    server.cmd("send-keys", "-t", target, "Enter")
+    wait_for(lambda: agent_state(cli, server, agent) == "idle")
+    deliver_until_none_wait(cli, agent)
+    wait_for(lambda: agent_state(cli, server, agent) == "idle", timeout=60)
+
+
+@pytest.mark.parametrize("claude_args", ["--permission-mode default --allowedTools Bash"])
+def test_claude_runs_the_commands_its_briefing_teaches_and_reaches_the_bus(claude_lab: Cli, server: Server) -> None:
+    """Claude Code's Bash tool runs commands in a shell made from a login shell, whose profile
+    may reset PATH: the briefing names tmux-agency so that it is found there all the same."""
+    from tmux_agency.briefings import agent_cli
+
+    answer_start_dialogs(claude_lab, server, "dev")
+    briefing = next(m for m in json.loads(claude_lab("inbox", "Solo", "dev", "--json").stdout) if m["body"].startswith("#"))
+    assert f'{agent_cli()} send coordinator "STATUS dev:' in briefing["body"]
+    command = f"{agent_cli()} send coordinator 'STATUS dev: reached the bus from inside Claude'"
+    assert claude_lab("send", "Solo", "dev", f"tool:bash {command}").returncode == 0
+    deliver_until_none_wait(claude_lab, "dev")
+
+    def from_dev() -> list[dict]:
+        log = json.loads(claude_lab("log", "--json").stdout)
+        return [m for m in log if m["sender_agent"] == "dev" and "reached the bus" in m["body"]]
+
+    [status] = wait_for(from_dev, timeout=60)
+    assert (status["sender_agency"], status["recipient_agent"], status["type"]) == ("Solo", "lead", "STATUS")
+
+
 def test_claude_a_message_sent_while_it_asks_permission_leaves_the_tool_call_unrun(
     claude_lab: Cli, api: StandIn, server: Server, tmp_path: Path
 ) -> None:
     dev = pane(claude_lab, "dev")
-    wait_for(lambda: "trust this folder" in screen(server, dev))
-    server.cmd("send-keys", "-t", dev, "Down")
-    server.cmd("send-keys", "-t", dev, "Enter")
-    wait_for(lambda: "Detected a custom API key" in screen(server, dev))
-    server.cmd("send-keys", "-t", dev, "Up")
-    server.cmd("send-keys", "-t", dev, "Enter")
-    deliver_until_none_wait(claude_lab, "dev")  # its briefing
-    wait_for(lambda: agent_state(claude_lab, server, "dev") == "idle", timeout=60)
+    answer_start_dialogs(claude_lab, server, "dev")
     marker = tmp_path / "the-tool-ran"
     asked = claude_lab("send", "Solo", "dev", f"tool:bash touch {marker}")
     assert asked.returncode == 0, asked.stderr

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import subprocess
+import sys
+from functools import lru_cache
 from pathlib import Path
 
 from tmux_agency.models import AgencySpec, AgentSpec
@@ -47,9 +52,30 @@ def default_agent_briefing(spec: AgencySpec, agent: AgentSpec) -> str:
     return "\n".join(lines)
 
 
+@lru_cache(maxsize=1)
+def agent_cli() -> str:
+    """The command an agent's shell runs to reach this very tmux-agency: its plain name when a
+    login shell finds this program by that name, else its absolute path. AI CLIs run their tool
+    commands in a shell built from a login shell (Claude Code does), and a login profile may
+    reset PATH (Debian's /etc/profile does): then `tmux-agency` alone is "command not found"."""
+    script = Path(sys.executable).with_name("tmux-agency")
+    if not script.exists():
+        return shlex.join([sys.executable, "-m", "tmux_agency"])
+    try:
+        found = subprocess.run(
+            ["bash", "-lc", "command -v tmux-agency"], capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        found = ""
+    if found and os.path.realpath(found) == os.path.realpath(script):
+        return "tmux-agency"
+    return shlex.quote(str(script))
+
+
 def command_guide(spec: AgencySpec, agent: AgentSpec, agencies_dir: Path) -> str:
     """The part of every briefing that says, with real names, how to talk through tmux-agency."""
     me = agent.name
+    cli = agent_cli()
     coordinator = spec.coordinator.name
     peers = [a.name for a in spec.agents if a.name != me]
     peer = peers[0] if peers else "another-agent"
@@ -60,19 +86,19 @@ def command_guide(spec: AgencySpec, agent: AgentSpec, agencies_dir: Path) -> str
         "Messages reach you typed into this pane. Send yours with these commands (agency and sender",
         "are known from this pane's environment):",
         "",
-        f'- progress:  tmux-agency send coordinator "STATUS {me}: <what is done, what is next>"',
-        f'- finished:  tmux-agency send coordinator "COMPLETE {me}: <task id> done on <branch>, <n> tests passing"',
-        f'- blocked:   tmux-agency send coordinator "BLOCKED {me}: <task id> waiting on <what>"',
-        f'- a question: tmux-agency send {peer} "QUESTION from {me}: <question>"',
-        "- your messages: tmux-agency inbox",
+        f'- progress:  {cli} send coordinator "STATUS {me}: <what is done, what is next>"',
+        f'- finished:  {cli} send coordinator "COMPLETE {me}: <task id> done on <branch>, <n> tests passing"',
+        f'- blocked:   {cli} send coordinator "BLOCKED {me}: <task id> waiting on <what>"',
+        f'- a question: {cli} send {peer} "QUESTION from {me}: <question>"',
+        f"- your messages: {cli} inbox",
     ]
     if agent.name == coordinator:
         first = spec.agents[0].name if spec.agents else "python-agent"
         lines += [
-            f'- assign work: tmux-agency send {first} "TASK-001: <what to do, where to look>"',
+            f'- assign work: {cli} send {first} "TASK-001: <what to do, where to look>"',
             "- hand off to another agency (one line of JSON):",
-            "  tmux-agency send-inter QAAgency '{\"type\":\"handoff\",\"task\":\"FEAT-1\",\"branch\":\"feature/FEAT-1\",\"priority\":\"high\"}'",
-            f"- ask the human to approve a finished branch: tmux-agency deploy {spec.name} <branch>",
+            f"  {cli} send-inter QAAgency '{{\"type\":\"handoff\",\"task\":\"FEAT-1\",\"branch\":\"feature/FEAT-1\",\"priority\":\"high\"}}'",
+            f"- ask the human to approve a finished branch: {cli} deploy {spec.name} <branch>",
         ]
     if spec.scripts:
         lines += ["", "Your agency's tools:"]
