@@ -13,21 +13,25 @@ from pathlib import Path
 import pytest
 
 from tmux_agency.errors import RegistryCorrupt
-from tmux_agency.registry import AGENCIES, MESSAGES, Registry
+from tmux_agency.registry import MESSAGES, Registry
+
+# The mechanics hold for any table file; the registry's own files also have required fields
+# (REQUIRED_FIELDS), which these generic documents would not have.
+TABLE = "things.json"
 
 
 def test_transaction_writes_once_at_the_end_and_rolls_back_on_error(tmp_path: Path) -> None:
     registry = Registry(tmp_path)
-    with registry.transaction(AGENCIES) as db:
+    with registry.transaction(TABLE) as db:
         db.insert({"name": "CodeAgency"})
-        assert not registry.path(AGENCIES).exists(), "nothing is written before the block ends"
-    assert [d["name"] for d in registry.snapshot(AGENCIES).all()] == ["CodeAgency"]
+        assert not registry.path(TABLE).exists(), "nothing is written before the block ends"
+    assert [d["name"] for d in registry.snapshot(TABLE).all()] == ["CodeAgency"]
 
     with pytest.raises(RuntimeError):
-        with registry.transaction(AGENCIES) as db:
+        with registry.transaction(TABLE) as db:
             db.insert({"name": "QAAgency"})
             raise RuntimeError("the command failed half-way")
-    assert [d["name"] for d in registry.snapshot(AGENCIES).all()] == ["CodeAgency"]
+    assert [d["name"] for d in registry.snapshot(TABLE).all()] == ["CodeAgency"]
 
 
 def test_files_are_readable_by_the_user_alone(tmp_path: Path) -> None:
@@ -44,7 +48,7 @@ def test_files_are_readable_by_the_user_alone(tmp_path: Path) -> None:
 def _insert_many(directory: str, worker: int, count: int) -> None:
     registry = Registry(Path(directory))
     for n in range(count):
-        with registry.transaction(AGENCIES) as db:
+        with registry.transaction(TABLE) as db:
             db.insert({"worker": worker, "n": n})
 
 
@@ -56,7 +60,7 @@ def test_thirty_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     for p in workers:
         p.join(120)
         assert p.exitcode == 0
-    docs = Registry(tmp_path).snapshot(AGENCIES).all()
+    docs = Registry(tmp_path).snapshot(TABLE).all()
     assert len(docs) == 30 * 40
     assert {(d["worker"], d["n"]) for d in docs} == {(w, n) for w in range(30) for n in range(40)}
     # TinyDB document ids are unique too: no two processes reused a cached id.
@@ -65,14 +69,14 @@ def test_thirty_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
 
 
 def registry_path_text(directory: Path) -> str:
-    return (directory / AGENCIES).read_text()
+    return (directory / TABLE).read_text()
 
 
 def _write_forever(directory: str, round_: int) -> None:
     registry = Registry(Path(directory))
     n = 0
     while True:
-        with registry.transaction(AGENCIES) as db:
+        with registry.transaction(TABLE) as db:
             db.insert({"round": round_, "n": n, "pad": "x" * 2000})
         n += 1
 
@@ -85,31 +89,31 @@ def test_a_writer_killed_mid_write_leaves_a_loadable_file(tmp_path: Path) -> Non
         time.sleep(delay)
         os.kill(proc.pid, signal.SIGKILL)
         proc.join()
-        docs = Registry(tmp_path).snapshot(AGENCIES).all()  # raises if the file were torn
+        docs = Registry(tmp_path).snapshot(TABLE).all()  # raises if the file were torn
         written = [d["n"] for d in docs if d["round"] == round_]
         assert written, "the writer had time to commit something"
         # Every transaction that finished is there, in order, none twice.
         assert written == list(range(len(written)))
     # And writing goes on afterwards: a killed writer left no lock behind.
-    with Registry(tmp_path).transaction(AGENCIES) as db:
+    with Registry(tmp_path).transaction(TABLE) as db:
         db.insert({"n": -1})
 
 
 def test_a_corrupt_file_is_reported_by_name_and_moved_aside_not_reset(tmp_path: Path) -> None:
     registry = Registry(tmp_path)
-    registry.path(AGENCIES).write_text('{"_default": {"1": {"name": "CodeAg')
+    registry.path(TABLE).write_text('{"_default": {"1": {"name": "CodeAg')
     with pytest.raises(RegistryCorrupt) as info:
-        with registry.transaction(AGENCIES) as db:
+        with registry.transaction(TABLE) as db:
             db.insert({"name": "QAAgency"})
-    assert "active_agencies.json" in str(info.value)
-    kept = list(tmp_path.glob("active_agencies.json.corrupt-*"))
+    assert "things.json" in str(info.value)
+    kept = list(tmp_path.glob("things.json.corrupt-*"))
     assert len(kept) == 1, "the damaged file is kept for the user to inspect"
     assert kept[0].read_text().startswith('{"_default": {"1": {"name": "CodeAg')
     # The failed transaction wrote nothing; the next one starts a new file.
-    assert not registry.path(AGENCIES).exists()
-    with registry.transaction(AGENCIES) as db:
+    assert not registry.path(TABLE).exists()
+    with registry.transaction(TABLE) as db:
         db.insert({"name": "QAAgency"})
-    assert [d["name"] for d in registry.snapshot(AGENCIES).all()] == ["QAAgency"]
+    assert [d["name"] for d in registry.snapshot(TABLE).all()] == ["QAAgency"]
 
 
 def test_the_log_skips_a_partial_last_line_until_it_is_complete(tmp_path: Path) -> None:

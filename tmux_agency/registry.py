@@ -32,16 +32,33 @@ from tmux_agency.errors import RegistryCorrupt, WorldError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from typing import Any
+    from typing import Any, NoReturn
 
     from tinydb import TinyDB
 
-# The seed's file names.
+# The seed's file names, and the check-ins'.
 AGENCIES = "active_agencies.json"
 MESSAGES = "message_queue.json"
 APPROVALS = "approval_queue.json"
 TASKS = "task_graph.json"
+SCHEDULE = "schedule.json"
 TABLE_FILES = (AGENCIES, MESSAGES, APPROVALS, TASKS)
+
+# What every document of a registry file holds, table by table: the fields its writers always
+# give it and its readers index without a default (`task["state"]`, `record["agents"]`). They
+# are checked here, where every reader loads the file, so a hand-edited or foreign file is
+# reported by name like a corrupt one instead of failing later with a KeyError in whichever
+# command reads it first. Tables not listed need only be objects of objects.
+REQUIRED_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
+    AGENCIES: {"_default": ("name", "session", "status", "spec", "agents")},
+    MESSAGES: {
+        "_default": ("id", "time", "kind", "type", "recipient_agency", "recipient_agent", "body", "state"),
+        "checkpoint": ("offset",),
+    },
+    APPROVALS: {"_default": ("id", "agency", "branch", "base", "title", "status", "commit", "tests")},
+    TASKS: {"_default": ("id", "title", "state", "after")},
+    SCHEDULE: {"_default": ("id", "agency", "agent", "text", "due"), "meta": ("last_id",)},
+}
 
 FILE_MODE = 0o600  # registry files and logs can hold secrets that agents pasted
 
@@ -141,29 +158,36 @@ class Registry:
         return [dict(doc) for doc in docs.values()] if isinstance(docs, dict) else []
 
     def _load(self, name: str, locked: bool) -> dict[str, Any] | None:
+        """File `name`'s JSON object, or None if there is no file. A file that does not read —
+        not JSON, empty, or not the shape its writers give it — raises RegistryCorrupt naming
+        it. A writer (`locked`) moves it aside first, so the next write starts a new one; a
+        reader leaves it where it is: a read-only command never changes a file."""
         path = self.path(name)
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
-        if not text.strip():
-            return None
+        except UnicodeDecodeError as exc:
+            return self._corrupt(path, f"not UTF-8 at byte {exc.start}", locked)
         try:
             data = json.loads(text)
-            if not isinstance(data, dict):
-                raise ValueError("top level is not a JSON object")
-            return data
-        except ValueError as exc:
-            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-            if locked:
-                aside = self._move_aside(path)
-            else:
-                with self.lock(name):
-                    aside = self._move_aside(path) if path.exists() else None
-            where = f"moved aside to {aside.name}" if aside else "already moved aside"
-            raise RegistryCorrupt(
-                f"registry file {path} is corrupt ({reason}); {where}, a new one will be started"
-            ) from None
+        except json.JSONDecodeError as exc:
+            reason = "the file is empty" if not text.strip() else f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+            return self._corrupt(path, reason, locked)
+        except RecursionError:
+            return self._corrupt(path, "its JSON is nested too deeply", locked)
+        problem = shape_problem(name, data)
+        if problem is not None:
+            return self._corrupt(path, problem, locked)
+        return data
+
+    def _corrupt(self, path: Path, reason: str, locked: bool) -> NoReturn:
+        if locked:
+            aside = self._move_aside(path)
+            what = f"moved aside to {aside.name}, a new one will be started"
+        else:
+            what = f"the next command that writes it will move it aside as {path.name}.corrupt-TIMESTAMP"
+        raise RegistryCorrupt(f"registry file {path} is corrupt ({reason}); {what}")
 
     @staticmethod
     def _move_aside(path: Path) -> Path:
@@ -265,6 +289,37 @@ def _datasync(fd: int) -> None:
     """Make appended bytes durable: fdatasync skips the timestamps fsync also writes (the size,
     which reading the line back needs, is synced either way)."""
     getattr(os, "fdatasync", os.fsync)(fd)
+
+
+def shape_problem(name: str, data: Any) -> str | None:
+    """What makes `data` not a registry file `name` as its writers write it (TinyDB's layout:
+    table → document id → document, with REQUIRED_FIELDS), or None if nothing does."""
+    if not isinstance(data, dict):
+        return f"the top level is {_json_kind(data)}, not an object"
+    required = REQUIRED_FIELDS.get(name, {})
+    for table, docs in data.items():
+        if not isinstance(docs, dict):
+            return f"table {table!r} is {_json_kind(docs)}, not an object"
+        fields = required.get(table, ())
+        for doc_id, doc in docs.items():
+            if not isinstance(doc, dict):
+                return f"entry {doc_id} of table {table!r} is {_json_kind(doc)}, not an object"
+            missing = [field for field in fields if field not in doc]
+            if missing:
+                return f"entry {doc_id} of table {table!r} has no {', '.join(repr(f) for f in missing)}"
+    return None
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return "a number" if isinstance(value, (int, float)) else "an object"
 
 
 class _Given:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from tmux_agency import registry as reg
 from tmux_agency.bus import MAX_TEXT, Bus, sender_from_env
 from tmux_agency.errors import AgencyError, UsageError
 from tmux_agency.models import Checkin, utcnow
@@ -27,7 +28,7 @@ from tmux_agency.registry import Registry
 from tmux_agency.tmux import Tmux
 from tmux_agency.workspace import Workspace, validate_name
 
-SCHEDULE = "schedule.json"
+SCHEDULE = reg.SCHEDULE
 SENDER = (None, "scheduler")
 MIN_EVERY_S = 60
 MAX_DURATION_S = 366 * 24 * 3600
