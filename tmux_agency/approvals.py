@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import shlex
 import subprocess
 import tempfile
@@ -36,10 +37,13 @@ def items(ws: Workspace, status: str | None = "pending") -> list[ApprovalItem]:
 
 
 def get_item(ws: Workspace, item_id: str | int) -> ApprovalItem:
-    try:
-        wanted = int(str(item_id).lstrip("#"))
-    except ValueError:
-        raise UsageError(f"approval id {item_id!r} is not a number (see 'tmux-agency approvals')") from None
+    # ASCII digits only, nothing around them: int() alone would take "3\n", " 3" or "٣".
+    if isinstance(item_id, int):
+        wanted = item_id
+    elif re.fullmatch(r"#?[0-9]{1,18}", item_id):
+        wanted = int(item_id.lstrip("#"))
+    else:
+        raise UsageError(f"approval id {item_id!r} is not a number (see 'tmux-agency approvals')")
     for item in items(ws, status=None):
         if item.id == wanted:
             return item

@@ -61,6 +61,8 @@ if TYPE_CHECKING:
 
 HISTORY = "messages.jsonl"
 HUMAN = "human"
+# Who may broadcast besides a registered agency: the seed's orchestrator, and the person.
+SEED_SENDERS = ("MetaOrchestrator", HUMAN)
 INTRA_TYPES = ("STATUS", "TASK", "QUESTION", "COMPLETE", "BLOCKED", "NOTE")
 
 _PREFIX = re.compile(r"^\s*(STATUS|TASK|QUESTION|COMPLETE|BLOCKED)\b", re.IGNORECASE)
@@ -254,7 +256,9 @@ class Bus:
 
         validate_name(from_agency, "agency name")
         validate_name(to_agency, "agency name")
+        _check_text(json_text)  # before parsing: 2 MB of JSON is refused unread
         payload = parse_payload(json_text)
+        _check_speaks_for(from_agency)
         raw_record(self.ws, from_agency)  # the sender must be an agency too
         coordinator = raw_agent(raw_record(self.ws, to_agency), COORDINATOR_ALIAS)
         assert coordinator is not None
@@ -268,8 +272,16 @@ class Bus:
         from tmux_agency.payloads import parse_payload
 
         validate_name(from_name, "sender name")
+        _check_text(json_text)  # before parsing: 2 MB of JSON is refused unread
         payload = parse_payload(json_text)
-        records = [r for r in raw_records(self.ws) if r.get("status") == "running"]
+        _check_speaks_for(from_name)
+        registered = raw_records(self.ws)
+        if from_name not in SEED_SENDERS and not any(r.get("name") == from_name for r in registered):
+            raise UsageError(
+                f"unknown sender {from_name!r}: a broadcast comes from a registered agency, {' or '.join(SEED_SENDERS)}"
+                " (see 'tmux-agency list')"
+            )
+        records = [r for r in registered if r.get("status") == "running"]
         if not records:
             raise UsageError("no active agency to broadcast to (see 'tmux-agency list')")
         body = json.dumps(payload, ensure_ascii=False)
@@ -559,6 +571,14 @@ def verify_chain(events: Iterable[dict[str, Any]]) -> tuple[int, str | None]:
 def _short(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= 200 else flat[:199] + "…"
+
+
+def _check_speaks_for(sender: str) -> None:
+    """Inside an agency's panes (TMUX_AGENCY_AGENCY is set) a message between agencies goes out
+    under that agency's name only: an agent must not speak for another agency."""
+    inside = os.environ.get(AGENCY_ENV)
+    if inside and sender != inside:
+        raise UsageError(f"this pane belongs to agency {inside}: it cannot send as {sender!r}")
 
 
 def _check_text(text: str) -> None:

@@ -72,6 +72,34 @@ def _tmux(args: argparse.Namespace):
     return Tmux(socket)
 
 
+def _read_stdin() -> str:
+    """The text piped in for `-`, decoded strictly: Python's own stdin would turn bytes that
+    are not UTF-8 into lone surrogates (or fail with a traceback), which no file can store."""
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"the text on stdin is not valid UTF-8 (byte {data[exc.start]:#04x} at offset {exc.start})") from None
+
+
+def _check_utf8(argv: Sequence[str]) -> None:
+    """Refuse an argument that is not valid UTF-8. Python hands such bytes over as lone
+    surrogates (U+DC80-U+DCFF), which would fail later, when the text is written."""
+    for number, word in enumerate(argv, 1):
+        try:
+            word.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            char = ord(word[exc.start])
+            what = f"byte {char - 0xDC00:#04x}" if 0xDC80 <= char <= 0xDCFF else f"a lone surrogate U+{char:04X}"
+            raise UsageError(f"argument {number} is not valid UTF-8 ({what} at character {exc.start})") from None
+
+
+def _error_line(text: str) -> str:
+    """An error message as the one line it must be: a newline from user input (a name, a
+    path, a payload's type) shows as \\n instead of starting a second line."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
@@ -236,7 +264,7 @@ def cmd_send(args: argparse.Namespace) -> int:
 
     agency, agent, text = _sender_and_target(args)
     if text == "-":
-        text = sys.stdin.read()
+        text = _read_stdin()
     result = Bus(_workspace(args), _tmux(args)).send(agency, agent, text, type_=args.type)
     _report_send(result, args.json)
     return 0
@@ -254,7 +282,7 @@ def cmd_send_inter(args: argparse.Namespace) -> int:
     else:
         raise UsageError("send-inter takes FROM TO JSON (or TO JSON inside an agency pane)")
     if text == "-":
-        text = sys.stdin.read()
+        text = _read_stdin()
     result = Bus(_workspace(args), _tmux(args)).send_inter(sender, target, text, os.environ.get(AGENT_ENV))
     _report_send(result, args.json)
     return 0
@@ -291,7 +319,12 @@ def _report_send(result: Any, as_json: bool) -> None:
 def cmd_deliver(args: argparse.Namespace) -> int:
     from tmux_agency.bus import Bus
 
-    results = Bus(_workspace(args), _tmux(args)).deliver(args.agency)
+    ws = _workspace(args)
+    if args.agency is not None:
+        from tmux_agency.records import raw_record
+
+        raw_record(ws, args.agency)  # an unknown agency is refused before the queue is touched
+    results = Bus(ws, _tmux(args)).deliver(args.agency)
     # What this process did: messages another deliverer typed meanwhile are not counted.
     done = [m for m in results if m["state"] == "delivered"]
     doubtful = [m for m in results if m["state"] == "uncertain"]
@@ -627,7 +660,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         raise UsageError("schedule takes --in DURATION and/or --every DURATION, then TARGET TEXT (or: list, cancel ID)")
     target, text = words
     if text == "-":
-        text = sys.stdin.read()
+        text = _read_stdin()
     in_s = schedule.parse_duration(args.in_, "--in") if args.in_ is not None else None
     every_s = schedule.parse_duration(args.every, "--every") if args.every is not None else None
     item = schedule.add_checkin(ws, target, text, in_s=in_s, every_s=every_s)
@@ -1094,6 +1127,11 @@ def _plain_send(argv: list[str]) -> object | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        _check_utf8(argv)
+    except UsageError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return exc.exit_code
     args = _plain_send(argv)
     if args is None:
         parser = build_parser(only=_command_word(argv))
@@ -1107,8 +1145,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except AgencyError as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
+        print(f"{PROG}: {_error_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
+    except RecursionError:  # JSON nested thousands deep in a file the user wrote (agency.json, ...)
+        print(f"{PROG}: the JSON is nested too deeply (a file or an argument of this command)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

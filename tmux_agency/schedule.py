@@ -172,10 +172,11 @@ def list_checkins(ws: Workspace) -> list[Checkin]:
 
 
 def _parse_id(text: str) -> int:
-    value = str(text).strip().lstrip("#")
-    if not value.isdigit():
+    # ASCII digits only, nothing around them: isdigit() takes "³" (then int() fails) and a
+    # trailing newline would be stripped into a valid id.
+    if not re.fullmatch(r"#?[0-9]{1,18}", str(text)):
         raise UsageError(f"check-in id {text!r}: a number, as 'tmux-agency schedule list' shows it")
-    return int(value)
+    return int(str(text).lstrip("#"))
 
 
 def cancel_checkin(ws: Workspace, checkin_id: str | int) -> Checkin:

@@ -300,9 +300,10 @@ def review_applies(ws: Workspace, agency: str) -> bool:
     for path in (ws.agencies_dir / agency / "agency.json", starters_dir() / agency / "agency.json"):
         try:
             spec = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             continue
-        return bool((spec.get("sandbox") or {}).get("test_command"))
+        sandbox = spec.get("sandbox") if isinstance(spec, dict) else None
+        return bool(isinstance(sandbox, dict) and sandbox.get("test_command"))
     return False
 
 

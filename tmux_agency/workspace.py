@@ -87,6 +87,10 @@ class Workspace:
             return Settings()
         except json.JSONDecodeError as exc:
             raise UsageError(f"{self.settings_path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        except RecursionError:
+            raise UsageError(f"{self.settings_path}: the JSON is nested too deeply") from None
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"{self.settings_path}: not UTF-8 (at byte {exc.start})") from None
         except ValidationError as exc:
             raise UsageError(f"{self.settings_path}: {first_validation_error(exc)}") from None
 
@@ -129,6 +133,14 @@ def init_workspace(root: Path, project: Path | None = None) -> tuple[Workspace, 
         project = project.expanduser().resolve()
         if not project.is_dir():
             raise UsageError(f"project folder {project} does not exist")
+    try:
+        return Workspace(root), _fill_workspace(root, project)
+    except OSError as exc:  # a folder that cannot be made (/proc/..., read-only, no permission)
+        where = exc.filename or root
+        raise UsageError(f"cannot make the workspace {root}: {where}: {exc.strerror or exc}") from None
+
+
+def _fill_workspace(root: Path, project: Path | None) -> list[str]:
     added: list[str] = []
     for sub in ("agencies", "registry", "sandbox"):
         folder = root / sub
@@ -148,7 +160,7 @@ def init_workspace(root: Path, project: Path | None = None) -> tuple[Workspace, 
     source = starters_dir()
     for name in STARTER_AGENCIES:
         added += copy_missing(source / name, root / "agencies" / name, label=f"agencies/{name}")
-    return Workspace(root), added
+    return added
 
 
 def copy_missing(source: Path, target: Path, label: str, skip: tuple[str, ...] = ()) -> list[str]:
