@@ -27,30 +27,25 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tmux_agency.bus import HISTORY, Bus, chain_hash, new_message  # noqa: E402
+from tmux_agency.bus import HISTORY, Bus, new_message  # noqa: E402
 from tmux_agency.registry import MESSAGES  # noqa: E402
 from tmux_agency.tmux import Tmux  # noqa: E402
 from tmux_agency.workspace import init_workspace  # noqa: E402
 
 
 def seed_history(bus: Bus, total: int) -> None:
-    """Grow the history to `total` message events, hash-chained exactly as the bus writes them."""
+    """Grow the history to `total` message events, chained, keyed and with its head exactly as
+    the bus writes them (the bus's own chain, in one append: one write, one sync)."""
     path = bus.registry.path(HISTORY)
-    last = bus.registry.last_line(HISTORY)
-    seq = last["seq"] if last else 0
-    prev = last["hash"] if last else None
     have = sum(1 for _ in open(path, "rb")) if path.exists() else 0
-    lines = []
+    events = []
     for n in range(have, total):
         message = new_message(
             "intra", "STATUS", ("Bench", "worker"), ("Bench", "bench-coordinator"), f"STATUS worker: seeded message {n}"
         )
-        seq += 1
-        event = {"seq": seq, "event": "message", "message": message, "prev": prev}
-        event["hash"] = prev = chain_hash(event)
-        lines.append(json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n")
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.writelines(lines)
+        events.append({"event": "message", "message": message})
+    with bus.registry.lock(HISTORY):
+        bus.chain.append(events)
 
 
 def wall_ms(argv: list[str], env: dict[str, str], cwd: str) -> float:

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from libtmux import Server
 
-from tmux_agency.bus import Bus, verify_chain
+from tmux_agency.bus import Bus
+from tmux_agency.chain import verify
 from tmux_agency.registry import MESSAGES, Registry
 from tmux_agency.tmux import Tmux
 from tmux_agency.workspace import Workspace
@@ -64,7 +65,8 @@ def test_32_processes_sending_100_each_are_persisted_and_delivered_exactly_once(
         assert p.exitcode == 0
     bus = Bus(cli.workspace, Tmux(server.socket_name))
     events, _ = bus.events()
-    assert verify_chain(events) == (len(events), None)
+    verdict = verify(bus.registry)
+    assert (verdict.problem, verdict.events, verdict.past_head) == (None, len(events), [])
     sent = [e["message"]["body"] for e in events if e["event"] == "message"]
     expected = {f"STATUS w{w:02d} n{n:03d}" for w in range(32) for n in range(100)}
     assert len(sent) == 3200 and set(sent) == expected, "every send persisted exactly once"
@@ -103,7 +105,7 @@ def test_senders_killed_at_random_moments_lose_no_send_that_returned(
     bus = Bus(cli.workspace, Tmux(server.socket_name))
     Registry(cli.workspace.registry_dir).snapshot(MESSAGES).all()  # the queue file loads
     events, _ = bus.events()
-    assert verify_chain(events)[1] is None, "the chain holds across killed writers"
+    assert verify(bus.registry).problem is None, "the chain and its head hold across killed writers"
     persisted = {e["message"]["id"] for e in events if e["event"] == "message"}
     assert set(returned) <= persisted
     assert len(persisted) == len([e for e in events if e["event"] == "message"]), "no message twice"

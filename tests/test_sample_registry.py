@@ -7,7 +7,8 @@ import stat
 from datetime import datetime
 from pathlib import Path
 
-from tmux_agency.bus import HISTORY, fold_history, verify_chain
+from tmux_agency.bus import HISTORY, fold_history
+from tmux_agency.chain import verify
 from tmux_agency.models import ApprovalItem, Message, TaskRecord
 from tmux_agency.records import load_records
 from tmux_agency.registry import AGENCIES, APPROVALS, TASKS, Registry
@@ -45,7 +46,8 @@ def test_the_same_inputs_give_byte_identical_files(workspace: Workspace, tmp_pat
 def test_the_history_is_hash_chained_and_every_message_is_valid(workspace: Workspace) -> None:
     populate(workspace)
     events = _events(workspace)
-    assert verify_chain(events) == (len(events), None)
+    verdict = verify(Registry(workspace.registry_dir))
+    assert (verdict.problem, verdict.events, verdict.keyed_from) == (None, len(events), None)  # a history from before keys
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
 
     messages = [Message.model_validate(e["message"]) for e in events if e["event"] == "message"]

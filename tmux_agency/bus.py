@@ -2,9 +2,10 @@
 
 Two stores, both under registry/:
 * `messages.jsonl` — the history, append-only, one event per line (a message, or a change of a
-  message's delivery state). Each event carries the hash of the one before it, so any edit to
-  the history is detectable (`tmux-agency log --verify`). Appending costs the same at 100 or
-  100,000 messages.
+  message's delivery state). Each event carries the hash of the one before it and an HMAC of
+  itself under the workspace's key, with a head record kept beside the log (chain.py), so an
+  edit, a cut or a rehash is detectable (`tmux-agency log --verify`). Appending costs the same
+  at 100 or 100,000 messages.
 * `message_queue.json` — a TinyDB table of the messages that could not be delivered yet (their
   agent is down), with why; empty while every agent is up, so it costs nothing per message.
 
@@ -32,16 +33,9 @@ import os
 import re
 from datetime import datetime, timezone
 
-try:  # the builtin module: hashlib's OpenSSL import costs ~8 ms per agent call
-    from _sha256 import sha256  # Python 3.11
-except ImportError:  # pragma: no cover - 3.12+ renamed it
-    try:
-        from _sha2 import sha256
-    except ImportError:
-        from hashlib import sha256
-
 from tmux_agency import registry as reg
 from tmux_agency.activity import log_activity
+from tmux_agency.chain import HISTORY, HistoryChain
 from tmux_agency.delivery import Claim, probe_of, type_into_agent, visible_text
 from tmux_agency.errors import UsageError
 from tmux_agency.names import COORDINATOR_ALIAS
@@ -59,7 +53,6 @@ if TYPE_CHECKING:
 
     from tmux_agency.models import Message
 
-HISTORY = "messages.jsonl"
 HUMAN = "human"
 # Who may broadcast besides a registered agency: the seed's orchestrator, and the person.
 SEED_SENDERS = ("MetaOrchestrator", HUMAN)
@@ -149,11 +142,6 @@ def sender_from_env() -> tuple[str | None, str]:
     return agency, HUMAN
 
 
-def chain_hash(event: dict[str, Any]) -> str:
-    body = {k: v for k, v in event.items() if k != "hash"}
-    return sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
-
-
 def label(agency: str | None, agent: str | None) -> str:
     if agency and agent:
         return f"{agency}/{agent}"
@@ -223,6 +211,7 @@ class Bus:
         self.ws = ws
         self.tmux = tmux
         self.registry = Registry(ws.registry_dir)
+        self.chain = HistoryChain(self.registry)
         self.lock_dir = ws.registry_dir / ".panes"
         self._agency_dirs: dict[str, Path] = {}
 
@@ -298,15 +287,13 @@ class Bus:
     def _append_event(self, event: dict[str, Any]) -> int:
         """Append to the hash-chained history; return the byte offset where the event starts.
         The caller holds the history lock."""
-        last = self.registry.last_line(HISTORY)
-        event = {"seq": (last["seq"] + 1) if last else 1, **event, "prev": last["hash"] if last else None}
-        event["hash"] = chain_hash(event)
-        return self.registry.append_line(HISTORY, event)
+        return self.chain.append([event])[0]
 
     def _persist(self, messages: list[Msg]) -> list[int]:
         """Append the messages to the history: from here on they are kept. Return their offsets."""
         with self.registry.lock(HISTORY):
-            offsets = [self._append_event({"event": "message", "message": message}) for message in messages]
+            # One write, one sync and one head for all of them (a broadcast to every coordinator).
+            offsets = self.chain.append([{"event": "message", "message": message} for message in messages])
         for message in messages:
             self._log_activity(message)
         # The task graph follows the traffic (tasks.py); without a graph this costs one stat.
@@ -529,43 +516,36 @@ class Bus:
 def fold_history(events: Iterable[dict[str, Any]]) -> list[Message]:
     """Messages with their latest states. A delivered message is acknowledged once its recipient
     sends a message itself: it has answered."""
+    from pydantic import ValidationError
+
     from tmux_agency.models import Message
 
     messages: dict[str, Message] = {}
     awaiting: dict[tuple[str, str], list[str]] = {}  # recipient → delivered, not yet answered
     for event in events:
         if event.get("event") == "message":
-            message = Message.model_validate(event["message"])
+            try:
+                message = Message.model_validate(event.get("message"))
+            except ValidationError:
+                continue  # not a message tmux-agency wrote: 'log --verify' names its line
             messages[message.id] = message
             sender = (message.sender_agency or "", message.sender_agent or "")
             for answered in awaiting.pop(sender, []):
                 messages[answered] = messages[answered].model_copy(
                     update={"state": "acknowledged", "acknowledged_at": message.time}
                 )
-        elif event.get("event") == "state" and event.get("id") in messages:
+        elif event.get("event") == "state" and isinstance(event.get("id"), str) and event["id"] in messages:
             current = messages[event["id"]]
-            if event["state"] == "delivered" and current.state in ("queued", "uncertain"):
-                messages[current.id] = current.model_copy(
-                    update={"state": "delivered", "delivered_at": datetime.fromisoformat(event["time"]), "reason": None}
-                )
+            if event.get("state") == "delivered" and current.state in ("queued", "uncertain"):
+                try:
+                    when = datetime.fromisoformat(event["time"])
+                except (KeyError, TypeError, ValueError):
+                    continue  # as above
+                messages[current.id] = current.model_copy(update={"state": "delivered", "delivered_at": when, "reason": None})
                 awaiting.setdefault((current.recipient_agency, current.recipient_agent), []).append(current.id)
-            elif event["state"] in ("uncertain", "dropped") and current.state == "queued":
+            elif event.get("state") in ("uncertain", "dropped") and current.state == "queued":
                 messages[current.id] = current.model_copy(update={"state": event["state"], "reason": event.get("reason")})
     return list(messages.values())
-
-
-def verify_chain(events: Iterable[dict[str, Any]]) -> tuple[int, str | None]:
-    """Check the hash chain; return (events checked, a description of the first bad one or None)."""
-    prev = None
-    count = 0
-    for event in events:
-        count += 1
-        if event.get("prev") != prev:
-            return count, f"event {event.get('seq', count)} does not follow the one before it (an event was removed or reordered)"
-        if chain_hash(event) != event.get("hash"):
-            return count, f"event {event.get('seq', count)} was altered (its hash does not match its content)"
-        prev = event["hash"]
-    return count, None
 
 
 def _short(text: str) -> str:

@@ -373,17 +373,11 @@ def _one_line(text: str, width: int = 100) -> str:
 
 
 def cmd_log(args: argparse.Namespace) -> int:
-    from tmux_agency.bus import Bus, fold_history, verify_chain
+    from tmux_agency.bus import Bus, fold_history
 
     bus = Bus(_workspace(args), _tmux(args))
     if args.verify:
-        events, _ = bus.events()
-        count, problem = verify_chain(events)
-        if problem:
-            print(f"{PROG}: message log {bus.registry.path('messages.jsonl')}: {problem}", file=sys.stderr)
-            return 1
-        print(f"message log intact: {count} events, hash chain verified")
-        return 0
+        return _verify_log(bus.registry)
 
     def wanted(m: Any) -> bool:
         if args.agency and args.agency not in (m.sender_agency, m.recipient_agency):
@@ -416,6 +410,31 @@ def cmd_log(args: argparse.Namespace) -> int:
                 show([m for m in fold_history(events)])
         except KeyboardInterrupt:
             return 0
+    return 0
+
+
+def _verify_log(registry: Any) -> int:
+    """`log --verify`: one line for the verdict, then a line per note (events past the head,
+    unfinished lines killed writers left); a problem is one line on stderr, exit 1."""
+    from tmux_agency.chain import HISTORY, verify
+
+    verdict = verify(registry)
+    if verdict.problem:
+        print(f"{PROG}: message log {registry.path(HISTORY)}: {_error_line(verdict.problem)}", file=sys.stderr)
+        return 1
+    how = "hash chain verified"
+    if verdict.keyed_from is None:
+        how += " (plain SHA-256: no message has been sent since keyed hashing came)"
+    elif verdict.keyed_from > 1:
+        how += f" (HMAC with the workspace key from event {verdict.keyed_from:,}; the {verdict.keyed_from - 1:,} before it by plain SHA-256)"
+    else:
+        how += " (HMAC with the workspace key)"
+    head = f"; head record at event {verdict.head_seq:,}" if verdict.head_seq is not None else ""
+    print(f"message log intact: {verdict.events:,} events, {how}{head}")
+    for seq in verdict.past_head:
+        print(f"  event {seq:,} is past the head record: its writer stopped before updating the head")
+    for line in verdict.fragments:
+        print(f"  line {line:,} is an unfinished event a killed writer left (never part of the chain)")
     return 0
 
 

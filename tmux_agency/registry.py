@@ -119,6 +119,22 @@ class Registry:
             os.close(fd)  # closing releases the lock
 
     @contextmanager
+    def shared_lock(self, name: str) -> Iterator[None]:
+        """Hold the lock of registry file `name` shared, for a reader that needs a moment in which
+        no writer is half-way (the history's head and its last line). It creates nothing: without
+        a lock file no writer has ever held it, and the reader goes ahead unlocked."""
+        try:
+            fd = os.open(self.path(f".{name}.lock"), os.O_RDONLY)
+        except FileNotFoundError:
+            yield
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(fd)
+
+    @contextmanager
     def transaction(self, name: str) -> Iterator[TinyDB]:
         """A TinyDB on file `name`, locked; its changes are written atomically when the block ends."""
         from tinydb import TinyDB
@@ -222,6 +238,36 @@ class Registry:
         finally:
             os.close(dir_fd)
 
+    # --- small files of the registry's own (the history's key and head) ----------------------
+
+    def read_bytes(self, name: str) -> bytes | None:
+        """File `name`'s bytes, or None if there is none."""
+        try:
+            with open(self.path(name), "rb") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return None
+
+    def create_file(self, name: str, text: str) -> None:
+        """Write file `name` durably (temp, fsync, rename, fsync the folder), readable by the user
+        alone: for a file that is written once and must survive whatever follows it."""
+        self._ensure_dir()
+        self._write_atomic(self.path(name), text)
+
+    def overwrite(self, name: str, data: bytes) -> None:
+        """Rewrite small file `name` in place with one `pwrite` at offset 0, no fsync. For a file
+        rewritten on every append (the history's head), whose callers write the same length each
+        time and hold its lock: a write of a few hundred bytes at the start of a file lies within
+        one page, so a process killed (SIGKILL) at any moment leaves the old or the new bytes,
+        never a mix — the kernel has them either way. A power loss may lose the latest rewrites
+        (the file is not synced); its readers are built to tell that from tampering."""
+        self._ensure_dir()
+        fd = os.open(self.path(name), os.O_WRONLY | os.O_CREAT, FILE_MODE)
+        try:
+            os.pwrite(fd, data, 0)
+        finally:
+            os.close(fd)
+
     # --- append-only logs -------------------------------------------------------------------
 
     def append_line(self, name: str, record: dict[str, Any]) -> int:
@@ -229,18 +275,30 @@ class Registry:
 
         The caller holds `lock(name)` when it needs the append ordered with a read (a hash chain).
         """
-        self._ensure_dir()
         line = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+        return self.append_lines(name, [line])[0]
+
+    def append_lines(self, name: str, lines: list[bytes]) -> list[int]:
+        """Append encoded lines (each ending in a newline) to log `name` with one write and one
+        sync, however many; return the byte offset where each starts."""
+        self._ensure_dir()
+        data = b"".join(lines)
         fd = os.open(self.path(name), os.O_RDWR | os.O_APPEND | os.O_CREAT, FILE_MODE)
         try:
             size = os.fstat(fd).st_size
+            lead = b""
             if size and os.pread(fd, 1, size - 1) != b"\n":
-                line = b"\n" + line  # a writer died mid-line: keep its fragment off our record
-            os.write(fd, line)  # one write on O_APPEND: lines of concurrent writers never interleave
+                lead = b"\n"  # a writer died mid-line: keep its fragment off our records
+            os.write(fd, lead + data)  # one write on O_APPEND: lines of concurrent writers never interleave
             _datasync(fd)
-            return os.lseek(fd, 0, os.SEEK_CUR) - len(line.lstrip(b"\n"))
+            offset = os.lseek(fd, 0, os.SEEK_CUR) - len(data)
         finally:
             os.close(fd)
+        offsets = []
+        for line in lines:
+            offsets.append(offset)
+            offset += len(line)
+        return offsets
 
     def read_lines(self, name: str, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
         """Records of log `name` from byte `offset`, and the offset to read from next time.
@@ -359,6 +417,7 @@ class LineScan:
                     continue
                 try:
                     record = json.loads(line)
-                except ValueError:
+                except (ValueError, RecursionError):
                     continue  # the fragment a killed writer left mid-file: never a committed record
-                yield start, record
+                if isinstance(record, dict):  # anything else was never a record either ('log --verify' names it)
+                    yield start, record

@@ -5,7 +5,9 @@ benchmark and the screenshots.
 approval_queue.json into an initialised workspace. The same arguments always give byte-identical
 files: every choice comes from `random.Random(seed)`, every time from `start`, every message id
 from a counter — no wall clock, no random ids. The history is hash-chained exactly as the bus
-writes it, so `tmux-agency log --verify` accepts it.
+wrote it before histories had a key (plain SHA-256: a random key would break the determinism),
+so `tmux-agency log --verify` accepts it, and the first message sent into it starts keyed
+hashing from there on (chain.py).
 
 The story: coordinators hand TASK-NNN items to their specialists, who answer with STATUS,
 the odd QUESTION or BLOCKED, and COMPLETE; CodeAgency hands finished features to QAAgency
@@ -27,7 +29,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tmux_agency import registry as reg
-from tmux_agency.bus import HISTORY, chain_hash, message_type, new_message
+from tmux_agency.bus import HISTORY, message_type, new_message
+from tmux_agency.chain import HEAD_FILE, KEY_FILE, plain_hash
 from tmux_agency.models import (
     AgencyRecord,
     AgencySpec,
@@ -356,7 +359,7 @@ class _Story:
         return ("inter", stored["type"], (sender.name, sender.coordinator), (recipient.name, recipient.coordinator), body, stored)
 
 
-# The history's two encodings: what bus.chain_hash hashes (sorted keys, default separators) and
+# The history's two encodings: what chain.plain_hash hashes (sorted keys, default separators) and
 # what registry.append_line writes (insertion order, compact). Encoders built once: json.dumps
 # with arguments builds one per call, which is most of the cost at 100,000 messages.
 _SORTED = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
@@ -389,7 +392,7 @@ def _state_event(seq: int, message_id: str, time: str, prev: str | None) -> tupl
 
 def _check_event(event: dict[str, Any], digest: str, line: str) -> None:
     """The fast encodings above must be exactly the bus's: checked on the first event of each kind."""
-    event = {**event, "hash": chain_hash(event)}
+    event = {**event, "hash": plain_hash(event)}
     if event["hash"] != digest or _COMPACT(event) + "\n" != line:
         raise AssertionError(f"sample history event {event['seq']} differs from what the bus would write")
 
@@ -445,6 +448,8 @@ def _write_history(
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write("".join(lines))
     os.chmod(path, reg.FILE_MODE)
+    for name in (KEY_FILE, HEAD_FILE):  # they described the history this one replaces
+        registry.path(name).unlink(missing_ok=True)
 
 
 # --- tasks ----------------------------------------------------------------------------------
