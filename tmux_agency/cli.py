@@ -299,6 +299,8 @@ def cmd_broadcast(args: argparse.Namespace) -> int:
         sender, text = os.environ[AGENCY_ENV], words[0]
     else:
         raise UsageError("broadcast takes FROM JSON (or JSON inside an agency pane)")
+    if text == "-":
+        text = _read_stdin()
     result = Bus(_workspace(args), _tmux(args)).broadcast(sender, text, os.environ.get(AGENT_ENV))
     _report_send(result, args.json)
     return 0
