@@ -40,7 +40,10 @@ class Cli:
     socket: str | None
     env: dict[str, str]
 
-    def __call__(self, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Result:
+    def __call__(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = 120, stdin: bytes | None = None
+    ) -> Result:
+        """Run `tmux-agency ARGS`; `stdin`, when given, is piped in as bytes (for `-`)."""
         full_env = {**os.environ, **self.env, **(env or {})}
         full_env["TMUX_AGENCY_HOME"] = str(self.workspace.root)
         if self.socket:
@@ -48,12 +51,13 @@ class Cli:
         proc = subprocess.run(
             [sys.executable, "-m", "tmux_agency", *args],
             capture_output=True,
-            text=True,
+            input=stdin,
             env=full_env,
             timeout=timeout,
             cwd=str(self.workspace.root),
         )
-        return Result(proc.returncode, proc.stdout, proc.stderr)
+        decode = lambda data: data.decode("utf-8", errors="backslashreplace")  # noqa: E731
+        return Result(proc.returncode, decode(proc.stdout), decode(proc.stderr))
 
 
 def wait_for(predicate: Callable[[], object], timeout: float = 20.0, interval: float = 0.1) -> object:

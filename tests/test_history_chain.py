@@ -162,6 +162,14 @@ def test_an_edited_or_malformed_line_is_named_never_an_internal_error(history: W
     assert_caught(verify(cli), needle)
 
 
+def test_the_log_still_reads_past_a_line_that_is_not_an_event(history: Workspace, cli: Cli) -> None:
+    lines = lines_of(history)
+    write_lines(history, [*lines[:4], "[1,2,3]\n", '{"seq":5,"event":"message","message":{"id":7}}\n', *lines[4:]])
+    result = cli("log")
+    assert result.returncode == 0, result.stderr
+    assert [line.split("[STATUS] ")[1] for line in result.stdout.splitlines()] == [f"STATUS note {n}" for n in range(1, 11)]
+
+
 def test_the_head_record_itself_is_checked(history: Workspace, cli: Cli) -> None:
     head = history.registry_dir / HEAD_FILE
     saved = head.read_bytes()
