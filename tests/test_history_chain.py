@@ -188,6 +188,7 @@ def test_new_messages_do_not_cover_a_cut(history: Workspace, cli: Cli) -> None:
     write_lines(history, lines_of(history)[:-3])
     persist(history, "STATUS after the cut", "STATUS and another")
     assert_caught(verify(cli), "when event 8 was written the log ended at event 7, but the head record said 10: events had been cut")
+    assert (history.registry_dir / HEAD_FILE).stat().st_size == 512, "rewritten in place at one size, note and all"
 
 
 def test_new_messages_do_not_cover_a_deleted_head(workspace: Workspace, cli: Cli) -> None:

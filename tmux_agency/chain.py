@@ -55,7 +55,7 @@ HISTORY = "messages.jsonl"
 KEY_FILE = ".history.key"
 HEAD_FILE = ".messages.head"
 HEAD_SIZE = 512  # the head is padded to this, so rewriting it in place never leaves a longer tail
-MAX_NOTE = 300
+MAX_NOTE = 200  # with the other fields (two hashes, two numbers) well within HEAD_SIZE
 _EVENT_FIELDS = ("seq", "event", "prev", "hash")
 
 # --- HMAC-SHA256 (RFC 2104) ------------------------------------------------------------------------
