@@ -163,11 +163,13 @@ async def test_an_unreadable_registry_file_is_named_not_a_crash(sample_ws: Works
 async def test_an_agent_row_never_wraps_and_the_agency_row_counts_what_waits(sample_ws: Workspace) -> None:
     """Queued messages make a row longer than the pane: it is cut with "…", never wrapped onto a
     line of its own, and the agency's row says how many messages wait for its agents in all."""
+    from tmux_agency.bus import new_message
     from tmux_agency.registry import MESSAGES, Registry
 
     with Registry(sample_ws.registry_dir).transaction(MESSAGES) as queue:
         queue.insert_multiple(
-            {"id": f"m{n}", "recipient_agency": "CodeAgency", "recipient_agent": "code-coordinator"} for n in range(1234)
+            new_message("intra", "NOTE", (None, "human"), ("CodeAgency", "code-coordinator"), "hi", message_id=f"m{n}")
+            for n in range(1234)
         )
     app = room(sample_ws)
     terminal = TerminalReplica.attach(app, SIZE)
