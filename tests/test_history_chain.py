@@ -9,7 +9,6 @@ import hmac
 import json
 import os
 import stat
-from pathlib import Path
 
 import pytest
 

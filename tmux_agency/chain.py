@@ -282,7 +282,7 @@ def verify(registry: Registry, name: str = HISTORY) -> Verdict:
         verdict.keyed_from = key.keyed_from if key else None
         verdict.head_seq = head.seq if head else None
         at_head = _check_lines(registry, name, size, key, head, verdict)
-        _check_tail(registry, name, size, key, head, at_head, verdict)
+        _check_tail(registry, size, key, head, at_head, verdict)
     except _Broken as broken:
         verdict.problem = str(broken)
     return verdict
@@ -401,11 +401,10 @@ def _check_hash(event: dict[str, Any], number: int, key: HistoryKey | None) -> N
 
 
 def _check_tail(
-    registry: Registry, name: str, size: int | None, key: HistoryKey | None, head: Head | None, at_head: str | None, verdict: Verdict
+    registry: Registry, size: int | None, key: HistoryKey | None, head: Head | None, at_head: str | None, verdict: Verdict
 ) -> None:
     """Whether the log ends where its key and head say it must."""
     last = verdict.last_seq
-    log = registry.path(name)
     if key is not None and last < key.keyed_from - 1:
         raise _Broken(
             f"the log {'is empty' if not last else f'ends at event {last}'}, but it held {key.keyed_from - 1} events"
@@ -419,7 +418,7 @@ def _check_tail(
         return
     if last == 0:
         what = "missing" if size is None else "empty"
-        raise _Broken(f"the log {log} is {what}, but its head record says it held {head.seq} events")
+        raise _Broken(f"the log is {what}, but its head record says it held {head.seq} events")
     if last < head.seq:
         raise _Broken(f"the log ends at event {last}, but its head record says {head.seq}: the last {head.seq - last} events were cut")
     if at_head != head.hash:
