@@ -169,6 +169,8 @@ UNREADABLE = [
     ("approval_queue.json", lambda ws: '{"_default": {"1": {"id": 1}}}', ["metrics"], "has no 'agency'"),
     ("active_agencies.json", lambda ws: '{"_default": []}', ["capabilities"], "(table '_default' is a list, not an object)"),
     ("active_agencies.json", _agency_without_agents, ["inbox", "CodeAgency"], "has no 'agents'"),
+    ("active_agencies.json", lambda ws: "", ["list"], "(the file is empty)"),
+    ("message_queue.json", lambda ws: "[]", ["status"], "(the top level is a list, not an object)"),
     ("message_queue.json", lambda ws: '{"_default": {"1": 5}}', ["inbox", "CodeAgency"], "(entry 1 of table '_default' is a number, not an object)"),
     ("message_queue.json", lambda ws: "\n\n", ["inbox", "CodeAgency"], "(the file is empty)"),
 ]
@@ -199,17 +201,16 @@ def test_a_writer_moves_an_empty_registry_file_aside_and_starts_anew(sample: Cli
 # --- read-only commands never write -------------------------------------------------------------------
 
 READ_ONLY = [
-    ["inbox", "CodeAgency"], ["inbox", "CodeAgency", "--json"], ["log"], ["log", "--json"], ["log", "--verify"],
+    ["list"], ["list", "--json"], ["status"], ["status", "CodeAgency", "--json"], ["inbox", "CodeAgency"], ["inbox", "CodeAgency", "--json"], ["log"], ["log", "--json"], ["log", "--verify"],
     ["approvals"], ["approvals", "--all", "--json"], ["metrics"], ["metrics", "--json"], ["task", "list"],
     ["task", "show", "FEAT-101"], ["capabilities"], ["schedule", "list"],
 ]  # fmt: skip
 
 
 def test_read_only_commands_write_nothing_on_a_full_registry_or_on_none(sample: Cli) -> None:
-    """The other half of the promise above (a guard: these wrote nothing before either), with a
-    wrong socket: on a full registry, and without a registry folder, which they must not make.
-    `list` and `status` are not here yet: they still reconcile agencies with tmux (issue 13's
-    delivery work takes that write out of them)."""
+    """The other half of the promise above, with a wrong socket (no tmux server): on a full
+    registry, and without a registry folder, which they must not make. (`list` and `status`
+    marked every agency stopped here before issue 13.)"""
     ws = sample.workspace
     for args in READ_ONLY:
         before = tree(ws.root)
