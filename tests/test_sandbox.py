@@ -129,11 +129,9 @@ def test_the_gate_refuses_decisions_from_an_agency_pane(lab: Cli) -> None:
     pane = {"TMUX_AGENCY_AGENCY": "CodeAgency", "TMUX_AGENCY_AGENT": "code-coordinator"}
     assert_refused(lab("approve", "1", env=pane), 2, "agents cannot approve")
     assert_refused(lab("reject", "1", "--feedback", "x", env=pane), 2, "agents cannot approve")
-    # Even with the variables cleared: the pane itself belongs to an agency session.
-    coordinator_pane = json.loads(lab("status", "CodeAgency", "--json").stdout)["agents"][0]["pane_id"]
-    inside = {"TMUX": f"/tmp/tmux-{os.getuid()}/{lab.socket},1,0", "TMUX_PANE": coordinator_pane}
-    assert_refused(lab("approve", "1", env=inside), 2, "agency session")
     assert registry_bytes(lab.workspace) == before
+    # The variable is a hint that can only refuse: what decides is where the process runs, and
+    # test_gate.py types every way around it into a real agency pane.
 
 
 def test_the_same_pane_id_on_another_tmux_server_is_not_an_agency_pane(lab: Cli) -> None:

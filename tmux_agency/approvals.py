@@ -1,7 +1,7 @@
 """The approval queue: tested work waits here for a human, who approves (merge) or rejects (feedback).
 
-Agents cannot approve their own work: a decision asked for from inside an agency's pane is
-refused. Every decision records who made it and when.
+Agents cannot approve their own work: a decision asked for from inside an agency is refused
+(gate.py). Every decision records who made it and when.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from tmux_agency.models import ApprovalItem, utcnow
 from tmux_agency.records import load_records, registry_of
 from tmux_agency.sandbox import Deployment, remove_sandbox
 from tmux_agency.tmux import Tmux
-from tmux_agency.workspace import AGENCY_ENV, Workspace
+from tmux_agency.workspace import Workspace
 
 APPROVED_LOG = "approved.jsonl"  # the documentation of approved work, one record per approval
 
@@ -141,17 +141,12 @@ def report_failure(ws: Workspace, tmux: Tmux, deployment: Deployment) -> None:
 
 
 def check_gate(ws: Workspace, tmux: Tmux) -> None:
-    """Refuse a decision asked for from an agency's pane: agents do not approve their own work."""
-    agency = os.environ.get(AGENCY_ENV)
-    if agency:
-        raise UsageError(f"approvals are for humans: this pane belongs to {agency}, and agents cannot approve or reject work")
-    pane = os.environ.get("TMUX_PANE")
-    # Pane ids are per server: %0 of the user's own tmux is not %0 of the agencies' server.
-    if pane and tmux.is_current_server():
-        sessions = {r.session for r in load_records(ws)}
-        mine = next((p.session for p in tmux.list_panes() if p.pane_id == pane), None)
-        if mine in sessions:
-            raise UsageError(f"approvals are for humans: this pane is in agency session {mine!r}")
+    """Refuse a decision asked for from inside an agency (gate.py says how that is decided: from
+    the caller's process ancestry, never from variables it can unset). `tmux` is not consulted:
+    the servers that matter are found among the caller's ancestors, whatever socket they use."""
+    from tmux_agency import gate
+
+    gate.check({record.session for record in load_records(ws)})
 
 
 def _decide(ws: Workspace, item: ApprovalItem, **changes: object) -> ApprovalItem:

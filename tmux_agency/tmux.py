@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
+import time
 from collections import namedtuple
 
 from tmux_agency.errors import TmuxUnavailable, WorldError
@@ -124,10 +126,42 @@ class Tmux:
     def has_session(self, name: str) -> bool:
         return name in self.sessions()
 
+    def ensure_server(self) -> bool:
+        """Start this socket's server if none answers, as a *child subreaper* (prctl
+        PR_SET_CHILD_SUBREAPER; see gate.py): a process an agent cuts loose from its pane — a
+        double fork, setsid, a tmux server started there — is then reparented to this server, not
+        to init, and the approval gate still sees where it came from. The attribute survives
+        execve; tmux reaps any child it is given (waitpid(WAIT_ANY)). `tmux -D` runs the server
+        without daemonizing (which would fork it away from the attribute) and with exit-empty
+        off. Return whether this call started it; a server already running (the user's own, or
+        one started before) is left as it is. SUBREAPER_OPTION records the server's pid, so
+        `create` can warn about a server that is not one."""
+        if self.is_running():
+            return False
+        from tmux_agency.gate import SUBREAPER_OPTION
+
+        argv = [sys.executable, "-c", _SUBREAPER_LAUNCHER, *(["-L", self.socket_name] if self.socket_name else [])]
+        try:  # the launcher returns at once: the server is nobody's child here, so never a zombie of ours
+            said = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+        if not said.isdigit():
+            return False  # no prctl on this system: new-session starts a plain server
+        deadline = time.monotonic() + 5
+        while not self.is_running():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        if self._cmd("display-message", "-p", "#{pid}") != [said]:
+            return False  # another process started the server meanwhile, and ours gave way
+        self._cmd("set-option", "-g", SUBREAPER_OPTION, said)
+        return True
+
     def new_session(self, name: str, window_name: str, cwd: str, env: dict[str, str], command: list[str] | None = None) -> str:
         """Start session `name` (starting the server if needed); return the first pane's id.
         With `command` (an argv, run directly, no shell between) the pane runs it instead of a
         shell."""
+        self.ensure_server()
         out = self._cmd(
             "new-session", "-d", "-s", name, "-n", window_name, "-c", cwd,
             *_env_args(env), "-P", "-F", "#{pane_id}", *_command_args(command),
@@ -350,6 +384,31 @@ def _command_args(command: list[str] | None) -> list[str]:
     if not command:
         return []
     return ["--", *(command if len(command) > 1 else ["/usr/bin/env", *command])]
+
+
+# Starts `tmux -D [-L NAME]` as a child subreaper (Tmux.ensure_server), forked away from its
+# caller (which gets the server's pid on stdout, once the attribute is set) into a session of its
+# own: the caller's Ctrl-C and hang-up are not the server's.
+_SUBREAPER_LAUNCHER = """
+import ctypes, os, sys
+r, w = os.pipe()
+child = os.fork()
+if child:
+    os.close(w)
+    ok = os.read(r, 1) == b"1"
+    print(child if ok else "no")
+    sys.exit(0)
+os.close(r)
+os.setsid()
+null = os.open(os.devnull, os.O_RDWR)
+for fd in (0, 1, 2):
+    os.dup2(null, fd)
+ok = ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+os.write(w, b"1" if ok else b"0")
+if not ok:
+    os._exit(3)
+os.execvp("tmux", ["tmux", "-D", *sys.argv[1:]])
+"""
 
 
 def _env_args(env: dict[str, str]) -> list[str]:
