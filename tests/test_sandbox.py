@@ -34,7 +34,7 @@ def worktrees(repo: Path) -> list[str]:
 
 
 def approvals(cli: Cli) -> list[dict]:
-    return json.loads(cli("approvals", "--all", "--json").stdout)
+    return json.loads(cli("approvals", "--all", "--json").stdout)["items"]
 
 
 def test_a_green_branch_reaches_the_queue_with_its_facts(lab: Cli, shop: Path, server: Server) -> None:

@@ -227,7 +227,7 @@ async def test_approve_from_the_keyboard_merges_and_tells_the_agency(lab: Cli, s
         await pilot.press("y")
         await app.workers.wait_for_complete()
         await pilot.pause()
-    assert json.loads(lab("approvals", "--all", "--json").stdout)[0]["status"] == "approved"
+    assert json.loads(lab("approvals", "--all", "--json").stdout)["items"][0]["status"] == "approved"
     assert run_git(shop, "log", "-1", "--format=%s").startswith("Merge feature/mul into main: approval #1")
     wait_for(lambda: any("approval #1" in t and t.startswith("COMPLETE") for t in coordinator_received(lab)))
 
@@ -239,7 +239,7 @@ async def test_reject_from_the_keyboard_sends_the_feedback(lab: Cli, shop: Path)
         await pilot.press("r", *"Please add a docstring", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-    assert json.loads(lab("approvals", "--all", "--json").stdout)[0]["status"] == "rejected"
+    assert json.loads(lab("approvals", "--all", "--json").stdout)["items"][0]["status"] == "rejected"
     wait_for(lambda: any("Please add a docstring" in t for t in coordinator_received(lab)))
     assert "Please add a docstring" in (lab.workspace.agency_dir("CodeAgency") / "lessons.md").read_text()
 
@@ -256,7 +256,7 @@ async def test_d_deploys_the_selected_agencys_branch_to_the_sandbox(lab: Cli, sh
         await app.workers.wait_for_complete()
         await pilot.pause()
         shown = [(item.agency, item.branch) for item in app.query_one(ApprovalQueue).items]
-    [item] = json.loads(lab("approvals", "--json").stdout)
+    [item] = json.loads(lab("approvals", "--json").stdout)["items"]
     assert (item["agency"], item["branch"], item["status"]) == ("CodeAgency", "feature/mul", "pending")
     assert item["tests"]["passed"] == 3 and item["tests"]["failed"] == 0
     assert shown == [("CodeAgency", "feature/mul")], "the approval queue pane shows the new item"

@@ -428,8 +428,10 @@ def create_agency(
 
     ensure_commit_reminder(ws, name)  # the coordinator's commit reminder (settings: checkin_minutes)
     progress(f"{name}: tmux session started; waiting for {len(agent_records)} agents to be ready")
+    from tmux_agency.drift import note_baseline
     from tmux_agency.gate import server_warning
 
+    note_baseline(ws, f"created {name}")  # the base branch's first known-good commit, if it has none
     if warning := server_warning(tmux, name):  # a server tmux-agency did not start: the gate sees less
         progress(warning)
     result = brief_agents(ws, tmux, spec, agent_records, progress)

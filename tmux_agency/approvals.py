@@ -20,7 +20,7 @@ from tmux_agency import git, tasks
 from tmux_agency import registry as reg
 from tmux_agency.activity import log_activity
 from tmux_agency.bus import Bus
-from tmux_agency.errors import UsageError, WorldError
+from tmux_agency.errors import AgencyError, UsageError, WorldError
 from tmux_agency.models import ApprovalItem, utcnow
 from tmux_agency.records import load_records, registry_of
 from tmux_agency.sandbox import Deployment, remove_sandbox
@@ -173,7 +173,14 @@ def approve(ws: Workspace, tmux: Tmux, item_id: str | int) -> ApprovalItem:
     git.check_repository(project)
     if git.commit_of(project, item.branch) != item.commit:
         raise UsageError(f"{item.branch} has moved since it was tested (approval #{item.id}): deploy it again")
+    before = git.tip(project, item.base)
     _merge(project, item)
+    try:  # the merge commit is known good from now on; its record failing must not undo the merge
+        from tmux_agency.drift import note_approval
+
+        note_approval(ws, item.id, item.base, before or "", git.tip(project, item.base) or "", item.commit)
+    except AgencyError:
+        pass  # shown as drift later: loud, never silent
     decided = _decide(ws, item, status="approved")
     registry_of(ws).append_line(APPROVED_LOG, decided.model_dump(mode="json"))
     remove_sandbox(ws, tmux, Path(item.worktree) if item.worktree else ws.sandbox_dir / "none", item.session)

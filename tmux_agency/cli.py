@@ -494,13 +494,39 @@ def _approval_box(items: list[Any]) -> str:
     return "\n".join(out)
 
 
+def _drift_alert(drifts: list[Any]) -> str:
+    """What moved the base branch behind the gate's back, loud: every line starts with '!!'."""
+    from tmux_agency.drift import SHOWN
+
+    lines = []
+    for drift in drifts:
+        lines.append(f"!! ALERT: {drift.headline()}")
+        for commit in drift.commits[:SHOWN]:
+            lines.append(f"!!   {commit['short']}  {commit['date'][:16].replace('T', ' ')}  {commit['author']}: {commit['subject']}")
+        if len(drift.commits) > SHOWN:
+            lines.append(f"!!   … and {len(drift.commits) - SHOWN} more (git log {drift.since[:10]}..{drift.branch})")
+        lines.append(f"!! look at them (git show SHA); undo them, or accept the base as it is: {PROG} accept-base --branch {drift.branch}")
+    return "\n".join(lines)
+
+
 def cmd_approvals(args: argparse.Namespace) -> int:
     from tmux_agency.approvals import items
+    from tmux_agency.drift import check
 
-    pending = items(_workspace(args), status=None if args.all else "pending")
+    ws = _workspace(args)
+    pending = items(ws, status=None if args.all else "pending")
+    try:
+        drifts, problem = check(ws), None
+    except AgencyError as exc:  # git failed: the queue is still shown, and why the base is not
+        drifts, problem = [], str(exc)
     if args.json:
-        _print_json([i.model_dump(mode="json") for i in pending])
+        found = {"items": [i.model_dump(mode="json") for i in pending], "drift": [d.to_json() for d in drifts]}
+        _print_json({**found, "drift_error": problem} if problem else found)
         return 0
+    if problem:
+        print(f"!! cannot check the base branch for commits behind the gate's back: {problem}")
+    if drifts:
+        print(_drift_alert(drifts))
     print(_approval_box(pending))
     return 0
 
@@ -518,6 +544,21 @@ def cmd_reject(args: argparse.Namespace) -> int:
 
     item = reject(_workspace(args), _tmux(args), args.id, args.feedback)
     print(f"rejected #{item.id}: the feedback went to {item.agency}'s coordinator and into its lessons")
+    return 0
+
+
+def cmd_accept_base(args: argparse.Namespace) -> int:
+    """A human accepts the base branch as it is: what moved it so far is no longer an alert."""
+    from tmux_agency.approvals import check_gate
+    from tmux_agency.drift import accept, check
+
+    ws = _workspace(args)
+    check_gate(ws, _tmux(args))
+    before = {d.branch: d for d in check(ws)}
+    record = accept(ws, args.branch)
+    drift = before.get(record["branch"])
+    what = f"{len(drift.commits)} commit(s) no approval made are accepted" if drift else "nothing was behind the gate's back"
+    print(f"accepted {record['branch']} at {record['commit'][:10]} as known good: {what}")
     return 0
 
 
@@ -1049,6 +1090,10 @@ def _args_approve(p: argparse.ArgumentParser) -> None:
     p.add_argument("id")
 
 
+def _args_accept_base(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--branch", help="the base branch (default: the settings' base_branch, else the project's current branch)")
+
+
 def _args_reject(p: argparse.ArgumentParser) -> None:
     p.add_argument("id")
     p.add_argument("--feedback", required=True)
@@ -1092,6 +1137,7 @@ COMMANDS: list[tuple[str, Callable[[argparse.Namespace], int], str, Callable[[ar
     ("approvals", cmd_approvals, "the approval queue", _args_approvals),
     ("approval-cli", cmd_approval_cli, "review the approval queue interactively", None),
     ("approve", cmd_approve, "approve work: merge it into its base branch", _args_approve),
+    ("accept-base", cmd_accept_base, "accept the base branch as it is, after an alert that it moved without an approval", _args_accept_base),
     ("reject", cmd_reject, "reject work: the feedback goes back to the agency", _args_reject),
     ("tui", cmd_tui, "the control room: agencies, message feed, task graph, approvals", _args_tui),
     ("schedule", cmd_schedule, "check-ins: schedule --in 30m|--every 30m TARGET TEXT, schedule list, schedule cancel ID", _args_schedule),

@@ -8,9 +8,9 @@ from pathlib import Path
 from tmux_agency.errors import UsageError, WorldError
 
 
-def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def git(repo: Path, *args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     try:
-        result = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+        result = subprocess.run(["git", "-C", str(repo), *args], input=stdin, capture_output=True, text=True)
     except FileNotFoundError:
         raise WorldError("git is not installed") from None
     if check and result.returncode != 0:
@@ -72,3 +72,31 @@ def diff_summary(repo: Path, base: str, branch: str) -> str:
 
 def last_subject(repo: Path, branch: str) -> str:
     return git(repo, "log", "-1", "--format=%s", branch).stdout.strip()
+
+
+def tip(repo: Path, branch: str) -> str | None:
+    """The commit `branch` points at, or None if there is no such branch."""
+    result = git(repo, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}", check=False)
+    return result.stdout.strip() or None
+
+
+def is_ancestor(repo: Path, commit: str, of: str) -> bool:
+    """Whether `commit` is reachable from `of` (a missing commit is not)."""
+    return git(repo, "merge-base", "--is-ancestor", commit, of, check=False).returncode == 0
+
+
+def commits(repo: Path, tip: str, excluding: list[str] = (), limit: int = 0) -> list[dict[str, str]]:
+    """Commits reachable from `tip` and from none of `excluding` (commits that no longer exist are
+    skipped), newest first: sha, short, author, date, subject, parents (space-separated)."""
+    fields = "%H%x1f%h%x1f%an%x1f%aI%x1f%P%x1f%s"
+    if excluding:  # a commit that is gone (history rewritten, then collected) excludes nothing
+        known = git(repo, "cat-file", "--batch-check=%(objectname) %(objecttype)", stdin="".join(f"{sha}\n" for sha in excluding))
+        excluding = [line.split()[0] for line in known.stdout.splitlines() if line.endswith(" commit")]
+    args = ["log", f"--format={fields}", "--stdin", *([f"-n{limit}"] if limit else []), tip]
+    out = git(repo, *args, stdin="".join(f"^{sha}\n" for sha in excluding)).stdout
+    found = []
+    for line in out.splitlines():
+        parts = line.split("\x1f", 5)
+        if len(parts) == 6:
+            found.append(dict(zip(("sha", "short", "author", "date", "parents", "subject"), parts)))
+    return found
