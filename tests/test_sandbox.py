@@ -160,12 +160,13 @@ def test_the_interactive_approval_cli(lab: Cli, shop: Path) -> None:
     assert lab("deploy", "CodeAgency", "feature/mul", "--test-command", PLAIN_TESTS).returncode == 0
     env = {"TMUX_AGENCY_HOME": str(lab.workspace.root), "TMUX_AGENCY_SOCKET": lab.socket or ""}
     session = subprocess.run(
-        [PY, "-m", "tmux_agency", "approval-cli"], input="1\nr\nMore tests, please\nq\n",
+        [PY, "-m", "tmux_agency", "approval-cli"], input="1\nr\nMore tests, please\ns\nq\n",
         capture_output=True, text=True, env={**os.environ, **env}, timeout=60,
     )  # fmt: skip
     assert session.returncode == 0, session.stderr
     assert "PENDING APPROVALS (1)" in session.stdout
     assert "calc.py" in session.stdout, "the diff stat is shown"
+    assert "feature/mul (approval #1, rev 1): More tests, please" in session.stdout, "the lesson is shown before it is saved"
     assert "rejected #1" in session.stdout
     assert approvals(lab)[0]["status"] == "rejected"
 

@@ -540,10 +540,11 @@ def cmd_approve(args: argparse.Namespace) -> int:
 
 
 def cmd_reject(args: argparse.Namespace) -> int:
-    from tmux_agency.approvals import reject
+    from tmux_agency.approvals import lesson_line, reject
 
     item = reject(_workspace(args), _tmux(args), args.id, args.feedback)
-    print(f"rejected #{item.id}: the feedback went to {item.agency}'s coordinator and into its lessons")
+    print(f"rejected #{item.id}: the feedback went to {item.agency}'s coordinator, and this line into its lessons.md:")
+    print(f"  {lesson_line(item, item.feedback or '', item.decided_at)}")
     return 0
 
 
@@ -565,7 +566,7 @@ def cmd_accept_base(args: argparse.Namespace) -> int:
 def cmd_approval_cli(args: argparse.Namespace) -> int:
     """The seed's interactive approval CLI: pick an item, see it, approve or reject it."""
     from tmux_agency import git
-    from tmux_agency.approvals import approve, check_gate, get_item, items, reject
+    from tmux_agency.approvals import approve, check_gate, clean_feedback, get_item, items, lesson_line, reject
 
     ws = _workspace(args)
     tmux = _tmux(args)
@@ -605,11 +606,17 @@ def cmd_approval_cli(args: argparse.Namespace) -> int:
                 print(f"approved #{done.id}: merged into {done.base}\n")
             elif action.lower().startswith("r"):
                 feedback = ask("Feedback for the agency: ")
-                if feedback:
-                    reject(ws, tmux, item.id, feedback)
+                line = lesson_line(item, feedback or "")
+                if not clean_feedback(feedback or ""):
+                    print("no feedback given: nothing rejected\n")
+                    continue
+                print(f"This line goes into agencies/{item.agency}/lessons.md, which later briefings quote as reviewers' notes:")
+                print(f"  {line}")
+                if (ask("(s)ave and reject, or (c)ancel: ") or "").lower().startswith("s"):
+                    reject(ws, tmux, item.id, feedback or "", shown=line)
                     print(f"rejected #{item.id}: feedback sent\n")
                 else:
-                    print("no feedback given: nothing rejected\n")
+                    print("nothing rejected\n")
         except AgencyError as exc:
             print(f"{PROG}: {exc}\n")
 
