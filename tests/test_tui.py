@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -50,6 +51,38 @@ def sample_ws(tmp_path: Path, utc: None) -> Workspace:
     return workspace
 
 
+# A commit's id depends on its author, its time and its parent: fixed, so are the ids on screen.
+FIXED_GIT = {
+    "GIT_AUTHOR_NAME": "Ada Reviewer", "GIT_AUTHOR_EMAIL": "ada@example.com", "GIT_AUTHOR_DATE": "2026-11-24T09:00:00+00:00",
+    "GIT_COMMITTER_NAME": "Ada Reviewer", "GIT_COMMITTER_EMAIL": "ada@example.com", "GIT_COMMITTER_DATE": "2026-11-24T09:00:00+00:00",
+}  # fmt: skip
+
+
+def fixed_git(repo: Path, *args: str, **env: str) -> None:
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, env={**os.environ, **FIXED_GIT, **env})
+
+
+@pytest.fixture
+def drift_ws(tmp_path: Path, utc: None) -> Workspace:
+    """The sample registry on a real project whose main gained a commit no approval made: an
+    agent committed there itself, after the workspace's first agency started."""
+    from tmux_agency.drift import note_baseline
+
+    project = tmp_path / "project"
+    fixed_git(tmp_path, "init", "-q", "-b", "main", str(project))
+    (project / "README.md").write_text("# shop\n")
+    fixed_git(project, "add", "README.md")
+    fixed_git(project, "commit", "-q", "-m", "initial")
+    workspace, _ = init_workspace(tmp_path / "ws", project)
+    populate(workspace)
+    note_baseline(workspace, "created CodeAgency")
+    (project / "login.py").write_text("def login(user):\n    return True\n")
+    fixed_git(project, "add", "login.py")
+    agent = {"GIT_AUTHOR_NAME": "python-agent", "GIT_AUTHOR_DATE": "2026-11-25T10:30:00+00:00", "GIT_COMMITTER_DATE": "2026-11-25T10:30:00+00:00"}
+    fixed_git(project, "commit", "-q", "-m", "Skip the review: login straight into main", **agent)
+    return workspace
+
+
 def room(ws: Workspace, socket: str = NO_SERVER, **kwargs) -> ControlRoom:
     return ControlRoom(ws, Tmux(socket), watch=False, clock=fixed_clock, load_older=False, **kwargs)
 
@@ -79,6 +112,10 @@ class TestSnapshots:
 
     def test_new_agency_from_a_template(self, sample_ws: Workspace, snap_compare) -> None:
         assert snap_compare(room(sample_ws), terminal_size=SIZE, press=["n", "down", "down"])
+
+    def test_the_base_moved_behind_the_gates_back(self, drift_ws: Workspace, snap_compare) -> None:
+        """The header, the approvals pane and a notification say it, with the commit."""
+        assert snap_compare(room(drift_ws), terminal_size=SIZE)
 
 
 # --- behaviour ------------------------------------------------------------------------------------
@@ -232,16 +269,41 @@ async def test_approve_from_the_keyboard_merges_and_tells_the_agency(lab: Cli, s
     wait_for(lambda: any("approval #1" in t and t.startswith("COMPLETE") for t in coordinator_received(lab)))
 
 
-async def test_reject_from_the_keyboard_sends_the_feedback(lab: Cli, shop: Path) -> None:  # noqa: F811
+async def test_reject_from_the_keyboard_shows_the_lesson_then_saves_exactly_it(lab: Cli, shop: Path) -> None:  # noqa: F811
     assert lab("deploy", "CodeAgency", "feature/mul", "--test-command", PLAIN_TESTS).returncode == 0
     app = ControlRoom(lab.workspace, Tmux(lab.socket), watch=False, clock=fixed_clock)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("r", *"Please add a docstring", "enter")
+        await pilot.press("r", *"Please add a docstring")
+        await pilot.pause()
+        shown = str(app.screen.query_one("#lesson-preview").render())
+        assert shown == "- 2026-11-25 feature/mul (approval #1, rev 1): Please add a docstring"
+        assert not (lab.workspace.agency_dir("CodeAgency") / "lessons.md").exists(), "nothing saved before enter"
+        await pilot.press("enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
     assert json.loads(lab("approvals", "--all", "--json").stdout)["items"][0]["status"] == "rejected"
     wait_for(lambda: any("Please add a docstring" in t for t in coordinator_received(lab)))
-    assert "Please add a docstring" in (lab.workspace.agency_dir("CodeAgency") / "lessons.md").read_text()
+    assert (lab.workspace.agency_dir("CodeAgency") / "lessons.md").read_text().splitlines()[-1] == shown
+
+
+async def test_a_commit_behind_the_gates_back_appears_while_the_room_runs(lab: Cli, shop: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    import tmux_agency.tui.app as app_module
+
+    monkeypatch.setattr(app_module, "BASE_CHECK_S", 0.2)
+    app = ControlRoom(lab.workspace, Tmux(lab.socket), watch=True, clock=fixed_clock, refresh_s=30)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.5)
+        assert "behind the gate" not in str(app.query_one("#titlebar").render())
+        (shop / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+        run_git(shop, "commit", "-qam", "Quietly change add")
+        for _ in range(50):
+            if app.drifts:
+                break
+            await pilot.pause(0.1)
+        await pilot.pause()
+        assert "main moved behind the gate's back: 1 commit" in str(app.query_one("#titlebar").render())
+        assert "Quietly change add" in str(app.query_one("#base-alert").render())
+        assert any("behind the gate's back" in n.message for n in app._notifications)
 
 
 async def test_d_deploys_the_selected_agencys_branch_to_the_sandbox(lab: Cli, shop: Path) -> None:  # noqa: F811

@@ -12,7 +12,7 @@ import os
 import subprocess
 import threading
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from rich.text import Text
@@ -26,7 +26,7 @@ from textual.widgets import Input, OptionList, Static
 from tmux_agency.dashboard import AgencyView, AgentView, Dashboard, registry_file_kind
 from tmux_agency.errors import AgencyError, WorldError
 from tmux_agency.tmux import Tmux
-from tmux_agency.tui.screens.dialogs import ConfirmScreen, HelpScreen, PromptScreen
+from tmux_agency.tui.screens.dialogs import ConfirmScreen, HelpScreen, PromptScreen, RejectScreen
 from tmux_agency.tui.screens.main import ControlRoomScreen
 from tmux_agency.tui.screens.new_agency import NewAgencyScreen
 from tmux_agency.tui.widgets.agencies import AgencyList
@@ -37,6 +37,7 @@ from tmux_agency.tui.widgets.taskgraph import TaskGraph
 from tmux_agency.workspace import Workspace
 
 DISPATCH_S = 5.0  # due check-ins and queued messages: a person's scale, not a tight loop
+BASE_CHECK_S = 5.0  # the base branch moving behind the gate's back: git, not the registry, says so
 KEY_BAR = (
     "[b]enter[/] jump  [b]a[/] approve  [b]r[/] reject  [b]m[/] message  [b]d[/] deploy  [b]n[/] new  "
     "[b]k[/] kill  [b]/[/] filter  [b]tab[/] pane  [b]?[/] help  [b]^p[/] palette  [b]q[/] quit"
@@ -93,6 +94,7 @@ class ControlRoom(App[None]):
         self.history = None
         self._last_views: list[AgencyView] | None = None
         self._shown: dict[str, Text | str] = {}  # what the title bar and the preview show now
+        self.drifts: list = []  # drift.Drift: the base branch moved without an approval
         from tmux_agency.metrics import MessageScan
 
         self._metrics_scan = MessageScan()
@@ -145,6 +147,11 @@ class ControlRoom(App[None]):
         self.query_one(AgencyList).focus()
         if self.load_older:
             self.call_after_refresh(self.load_older_history)  # after the first frame, as the metrics
+        if self.watch_registry:
+            self.call_after_refresh(self.check_base)
+            self.set_interval(BASE_CHECK_S, self.check_base)
+        else:
+            self._show_drift(self._compute_drift())
         if self.watch_registry:
             self.watch_files()
             self.set_interval(self.refresh_s, self.refresh_agencies_later)
@@ -220,15 +227,45 @@ class ControlRoom(App[None]):
             return
         self.query_one(TaskGraph).show(tasks)
 
+    def _compute_drift(self) -> list:
+        from tmux_agency.drift import check
+
+        try:
+            return check(self.ws)
+        except AgencyError:
+            return self.drifts  # git failed this time: keep what is shown
+
+    @work(thread=True, exclusive=True, group="drift", exit_on_error=False)
+    def check_base(self) -> None:
+        """Look for commits on the base branch that no approval made (the gate cannot stop an
+        agent's own `git merge`; it shows it)."""
+        drifts = self._compute_drift()
+        self.call_from_thread(self._show_drift, drifts)
+
+    def _show_drift(self, drifts: list) -> None:
+        if drifts == self.drifts:
+            return
+        seen = {(d.branch, d.rewritten, *(c["sha"] for c in d.commits)) for d in self.drifts}
+        self.drifts = drifts
+        self.query_one(ApprovalQueue).show_drift(drifts)
+        self._title_approvals()
+        self._update_title()
+        for drift in drifts:
+            if (drift.branch, drift.rewritten, *(c["sha"] for c in drift.commits)) not in seen:
+                self.notify(f"⚠ {drift.headline()}. See the approvals pane.", title="Behind the gate's back", severity="error", timeout=30)
+
+    def _title_approvals(self) -> None:
+        queue = self.query_one(ApprovalQueue)
+        queue.border_title = f"Approvals ({len(queue.items)})" + (" · ⚠ base moved without approval" if self.drifts else "")
+
     def refresh_approvals(self) -> None:
         try:
             items = self.dashboard.approvals()
         except AgencyError as exc:
             self.notify(f"approvals: {exc}", severity="error", timeout=8)
             return
-        queue = self.query_one(ApprovalQueue)
-        queue.show(items)
-        queue.border_title = f"Approvals ({len(items)})"
+        self.query_one(ApprovalQueue).show(items)
+        self._title_approvals()
 
     def _show_text(self, widget_id: str, text: Text) -> None:
         """Update the title bar or the preview only when its text changes: each update is a frame,
@@ -240,6 +277,8 @@ class ControlRoom(App[None]):
 
     def _update_title(self) -> None:
         title = Text.assemble(("tmux-agency", "bold"), f" control room · {self.ws.root.name} · ")
+        for drift in self.drifts:  # first, so no width cuts it off
+            title.append(f"⚠ {drift.short()}", style="bold white on red").append(" · ")
         title.append(*(("tmux down", "bold red") if self.dashboard.tmux_error else ("tmux up", "green")))
         if self.tmux.socket_name:
             title.append(f" -L {self.tmux.socket_name}")
@@ -383,17 +422,26 @@ class ControlRoom(App[None]):
             self.notify("Nothing waits for approval.", severity="warning")
             return
 
-        def rejected(feedback: str | None) -> None:
-            if feedback:
-                from tmux_agency.approvals import reject
+        from tmux_agency.approvals import get_item, lesson_line, reject
 
+        try:
+            full = get_item(self.ws, item.id)  # the lesson line needs the item as it is now
+        except AgencyError as exc:
+            self.notify(f"reject: {exc}", severity="error")
+            return
+
+        def rejected(answer: tuple[str, str] | None) -> None:
+            if answer:
+                feedback, shown = answer
                 self.run_service(
                     f"reject #{item.id}",
-                    lambda: f"Rejected #{reject(self.ws, self.tmux, item.id, feedback).id}: feedback sent to {item.agency}",
+                    lambda: f"Rejected #{reject(self.ws, self.tmux, item.id, feedback, shown=shown, when=when).id}: feedback sent to {item.agency}",
                 )
 
+        now = self.clock()
+        when = now.astimezone(timezone.utc) if now.tzinfo else now.astimezone().astimezone(timezone.utc)
         self.push_screen(
-            PromptScreen(f"Reject #{item.id} {item.agency}: {item.title}", "What should the agency change?", "enter sends the feedback to the agency · escape cancels"),
+            RejectScreen(f"Reject #{item.id} {item.agency}: {item.title}", lambda text: lesson_line(full, text, when), item.agency),
             rejected,
         )
 

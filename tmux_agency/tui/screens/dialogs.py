@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -57,6 +60,48 @@ class PromptScreen(ModalScreen[str | None]):
         text = event.value.strip()
         if text:
             self.dismiss(text)
+        else:
+            self.notify("Type something first, or escape to cancel.", severity="warning")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class RejectScreen(ModalScreen["tuple[str, str] | None"]):
+    """The feedback of a rejection, with the exact line it adds to the agency's lessons.md shown
+    as it is typed: nothing reaches a later briefing that the person did not see. Dismisses with
+    (feedback, the line shown)."""
+
+    BINDINGS = [Binding("escape", "cancel", "cancel")]
+
+    def __init__(self, title: str, lesson: Callable[[str], str], agency: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.lesson = lesson  # feedback → the line that will be saved
+        self.agency = agency
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog reject"):
+            yield Label(self.title_text, classes="dialog-title", markup=False)
+            yield Input(placeholder="What should the agency change?", id="prompt-input")
+            yield Static(f"This line goes into agencies/{self.agency}/lessons.md; later briefings quote it as a reviewer's note:", classes="dialog-hint", markup=False)
+            yield Static(id="lesson-preview", markup=False)
+            yield Static("enter rejects and saves this line · escape cancels", classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+        self._preview("")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._preview(event.value)
+
+    def _preview(self, feedback: str) -> None:
+        self.query_one("#lesson-preview", Static).update(Text(self.lesson(feedback), style="bold"))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        line = self.lesson(event.value)
+        if event.value.strip():
+            self.dismiss((event.value, line))
         else:
             self.notify("Type something first, or escape to cancel.", severity="warning")
 

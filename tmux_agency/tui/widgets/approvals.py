@@ -31,10 +31,31 @@ def item_details(item: ApprovalView | None) -> Text:
     return text
 
 
+def drift_alert(drifts: list, shown: int = 2) -> Text:
+    """What moved the base branch behind the gate's back (drift.Drift), loud, with its commits;
+    compact, so the queue under it keeps its rows."""
+    text = Text()
+    for n, drift in enumerate(drifts):
+        if n:
+            text.append("\n")
+        what = [f"{len(drift.commits)} commit{'s' if len(drift.commits) != 1 else ''} no approval made"] if drift.commits else []
+        what += [f"approved {drift.rewritten[:7]} dropped"] if drift.rewritten else []
+        text.append(f"⚠ {drift.branch}: {', '.join(what)}", style="bold white on red")
+        for commit in drift.commits[:shown]:
+            text.append(f"\n {commit['short']} ", style="bold red")
+            text.append(f"{commit['author']}: {commit['subject']}")  # Text: a subject is never markup
+        if len(drift.commits) > shown:
+            text.append(f"\n … and {len(drift.commits) - shown} more: tmux-agency approvals", style="red")
+    text.append("\nlook at them; to accept them: tmux-agency accept-base", style="dim")
+    return text
+
+
 class ApprovalQueue(Vertical):
     DEFAULT_CSS = """
     ApprovalQueue DataTable { height: 1fr; }
     ApprovalQueue #approval-details { height: auto; max-height: 7; padding: 0 1; }
+    ApprovalQueue #base-alert { height: auto; max-height: 6; padding: 0 1; display: none; text-wrap: nowrap; text-overflow: ellipsis; }
+    ApprovalQueue #base-alert.shown { display: block; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -42,6 +63,7 @@ class ApprovalQueue(Vertical):
         self.items: list[ApprovalView] = []
 
     def compose(self) -> ComposeResult:
+        yield Static(id="base-alert")
         table: DataTable = DataTable(id="approval-table", cursor_type="row", zebra_stripes=True)
         table.add_columns("#", "agency", "title", "tests", "cov", "+/-")
         yield table
@@ -65,6 +87,12 @@ class ApprovalQueue(Vertical):
         if selected and any(i.id == selected.id for i in items):
             table.move_cursor(row=[i.id for i in items].index(selected.id))
         self._show_details()
+
+    def show_drift(self, drifts: list) -> None:
+        """Commits on the base branch that no approval made (drift.check), above the queue."""
+        alert = self.query_one("#base-alert", Static)
+        alert.set_class(bool(drifts), "shown")
+        alert.update(drift_alert(drifts) if drifts else "")
 
     @property
     def selected(self) -> ApprovalView | None:
