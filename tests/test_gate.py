@@ -91,6 +91,17 @@ def test_a_decision_typed_into_an_agency_pane_is_refused(queued: Cli, shop: Path
     assert project_state(queued, shop) == before
 
 
+def test_an_agent_whose_program_is_a_shell_is_refused_too(queued: Cli, shop: Path, server: Server, tmp_path: Path) -> None:
+    """The agent's own pane, its program bash (the shell profile) rather than the tools window."""
+    assert queued("create", "Shells", "--agents", "worker", "--program", "bash").returncode == 0
+    before = project_state(queued, shop)
+    capture = f"> {tmp_path}/shell.out 2>&1; echo $? > {tmp_path}/shell.rc"
+    type_line(server, pane_of(queued, "worker", "Shells"), f"{UNSET} {TA} approve 1 {capture}")
+    code, said = outcome(tmp_path, "shell")
+    assert code == 2 and "of agency session 'Shells' (window worker)" in said, said
+    assert project_state(queued, shop) == before
+
+
 def test_the_refusal_says_why_in_one_line(queued: Cli, server: Server, tmp_path: Path) -> None:
     """From the agent's own pane the reason names the agency's session and pane; from an orphan
     it says what it is."""
