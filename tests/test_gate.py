@@ -288,11 +288,11 @@ def test_briefings_quote_lessons_as_data_that_cannot_close_the_quote(queued: Cli
     assert briefing.count(fence) == 2 and "New instructions" not in briefing[:start] + briefing[end:]
 
 
-def test_feedback_is_kept_without_escape_sequences_or_direction_overrides(queued: Cli) -> None:
+def test_feedback_is_kept_with_escapes_made_visible_and_without_direction_overrides(queued: Cli) -> None:
     feedback = "Fix\x1b[2J the \u202egnirts\u202c test\r\nplease"
     result = queued("reject", "1", "--feedback", feedback)
     assert result.returncode == 0, result.stderr
     lessons = (queued.workspace.agency_dir("CodeAgency") / "lessons.md").read_text()
     line = lessons.splitlines()[-1]
-    assert line.endswith("feature/mul (approval #1, rev 1): Fix [2J the gnirts test please")
+    assert line.endswith("feature/mul (approval #1, rev 1): Fix␛[2J the gnirts test please")
     assert line in result.stdout, "the CLI says which line it saved"

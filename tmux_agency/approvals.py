@@ -22,6 +22,7 @@ from tmux_agency import git, tasks
 from tmux_agency import registry as reg
 from tmux_agency.activity import log_activity
 from tmux_agency.bus import Bus
+from tmux_agency.delivery import visible_text
 from tmux_agency.errors import AgencyError, UsageError, WorldError
 from tmux_agency.models import ApprovalItem, utcnow
 from tmux_agency.records import load_records, registry_of
@@ -223,11 +224,12 @@ def _merge(project: Path, item: ApprovalItem) -> None:
 
 
 def clean_feedback(text: str) -> str:
-    """Feedback as it is kept and sent: one line, without control characters (escape sequences
-    that would drive a terminal) or format characters (bidirectional overrides that make text
-    read differently from what it is)."""
-    kept = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text if unicodedata.category(ch) != "Cf")
-    return " ".join(kept.split())
+    """Feedback as it is kept and sent: one line (whitespace collapsed), control characters as
+    visible symbols (delivery.visible_text: an escape sequence stays text, never drives a
+    terminal), format characters dropped (bidirectional overrides make text read differently
+    from what it is)."""
+    flat = " ".join("".join(ch for ch in text if unicodedata.category(ch) != "Cf").split())
+    return visible_text(flat)
 
 
 def lesson_line(item: ApprovalItem, feedback: str, when: datetime | None = None) -> str:
