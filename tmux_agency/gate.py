@@ -144,7 +144,8 @@ class _Facts:
 
     def _ask(self, pid: int) -> Server | None:
         """The tmux server that `pid` is, or None if it is no tmux server."""
-        if not _name(pid).startswith("tmux"):
+        name = _name(pid)
+        if name != "tmux" and not name.startswith("tmux: "):  # tmux names its server "tmux: server"
             return None
         paths = self._listening(pid)
         if not paths:
