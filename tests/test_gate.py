@@ -84,6 +84,7 @@ def test_a_decision_typed_into_an_agency_pane_is_refused(queued: Cli, shop: Path
         code, said = outcome(tmp_path, how)
     finally:
         subprocess.run(["tmux", "-L", evil, "kill-server"], capture_output=True)
+        (Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}" / evil).unlink(missing_ok=True)
     assert code == 2, said
     if how != "approval-cli":  # the interactive one prints its box only after the gate: nothing here
         assert said.count("\n") == 1, said
