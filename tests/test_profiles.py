@@ -149,10 +149,12 @@ def test_a_profiles_start_command_picks_that_profile(path: Path) -> None:
 
 
 def test_an_answered_question_in_the_scrollback_is_no_dialog() -> None:
+    # aider's start-up questions stay on screen above its prompt once answered.
     aider = load_profile(PROFILES_DIR / "aider.json")
-    screen = (CAPTURES / "aider" / "idle-after-reply.txt").read_text()
-    assert "(Y)es/(N)o/(D)on't ask again [Yes]: y" in screen
+    screen = (CAPTURES / "aider@0.86.1" / "idle.txt").read_text()
+    assert "(Y)es/(N)o [Yes]: n" in screen and "(Y)es/(N)o [Yes]: y" in screen
     assert find_dialog(aider, screen) is None
+    assert classify(aider, screen).state == "ready"
 
 
 # --- bad profile data --------------------------------------------------------------------------
