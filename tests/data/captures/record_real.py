@@ -3,11 +3,13 @@
     python tests/data/captures/record_real.py [PROGRAM ...]     # default: every pinned CLI
 
 Each program (the pinned versions of tests/real_clis.py, installed on demand) runs in a pane of
-a private tmux server, with a throwaway HOME and a dummy key; Claude Code talks to the local
-stand-in of the Messages API (tmux_agency/standin_api.py), so it replies, runs tools and asks
-permission with no network. A scenario walks each program through its screens — trust the
-folder, the API-key question, its prompt, a pasted text, busy, an API error, a permission
-dialog, exit — and saves `capture-pane -p` of each to
+a private tmux server, with a throwaway HOME and a dummy key. Each is recorded against the local
+stand-in of its model API (tmux_agency/standin_api.py), so it replies, runs tools and asks
+permission with no network; Codex, Gemini CLI and aider also with no API at all (their sign-in
+and start-up screens, and how a request fails). A scenario walks each program through its
+screens — sign in, trust the folder, the API key, its prompt, a pasted text, busy, an API
+error, a permission dialog, exit — answering every question with an explicit choice, and saves
+`capture-pane -p` of each to
 
     tests/data/captures/<program>@<version>/<state>[-<dialog>][.<variant>].txt
 
