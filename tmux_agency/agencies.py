@@ -23,7 +23,7 @@ from tmux_agency.delivery import type_into_agent
 from tmux_agency.errors import AgencyError, UsageError, WorldError
 from tmux_agency.models import AgencyRecord, AgencySpec, AgentRecord, AgentSpec, utcnow
 from tmux_agency.processes import ProcessTable
-from tmux_agency.programs import find_dialog, is_ready, profile_for, program_running
+from tmux_agency.programs import classify, profile_for, program_running, takes_text
 from tmux_agency.records import get_record, load_records, registry_of, save_record
 from tmux_agency.tmux import Tmux
 from tmux_agency.workspace import (
@@ -318,8 +318,8 @@ def brief_agents(
             pane = panes.get(record.pane_id or "")
             if pane is None or not program_running(profile, pane.pane_pid, table):
                 continue
-            screen = tmux.capture(pane.pane_id)
-            dialog = find_dialog(profile, screen)
+            reading = classify(profile, tmux.capture(pane.pane_id))  # one reading decides both
+            dialog = reading.dialog
             if dialog is not None:
                 if name not in blocked:
                     progress(f"  {name}: waiting for you: {dialog.action}")
@@ -327,7 +327,7 @@ def brief_agents(
                 ready_since.pop(name, None)  # the start-up delay counts again once it is gone
                 continue
             blocked.pop(name, None)
-            if not is_ready(profile, screen):
+            if not takes_text(profile, reading):
                 continue
             first = ready_since.setdefault(name, time.monotonic())
             if time.monotonic() - first < profile.startup_delay_s:

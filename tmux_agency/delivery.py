@@ -97,8 +97,8 @@ class Delivery:
 
 class Claim:
     """What is being typed into a pane: the message's id, where it is in the history, and a probe
-    of its text. `settle(found)` is called for an earlier claim that its process left behind
-    (found: whether the pane shows its text)."""
+    of its text. A claim its process left behind is handed to type_into_agent's `settle`, with
+    whether the pane shows the probe."""
 
     __slots__ = ("message_id", "offset", "probe")
 

@@ -107,15 +107,21 @@ def _proc_args(pid: int) -> str | None:
     return raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", errors="replace")
 
 
-def start_time(pid: int) -> str | None:
-    """When the process started (clock ticks since boot, from /proc/PID/stat), or None if it
-    is gone: with the pid, it names one process even after the pid is reused."""
+def _stat_fields(pid: int) -> list[bytes] | None:
+    """/proc/PID/stat's fields after "PID (COMM)" — the state first — or None if it is gone.
+    COMM may hold spaces and parentheses, so the split starts after the last ')'."""
     try:
         stat = (_PROC / str(pid) / "stat").read_bytes()
     except OSError:
         return None
-    fields = stat[stat.rfind(b")") + 2 :].split()
-    return fields[19].decode() if len(fields) > 19 else None
+    return stat[stat.rfind(b")") + 2 :].split()
+
+
+def start_time(pid: int) -> str | None:
+    """When the process started (clock ticks since boot, from /proc/PID/stat), or None if it
+    is gone: with the pid, it names one process even after the pid is reused."""
+    fields = _stat_fields(pid)
+    return fields[19].decode() if fields is not None and len(fields) > 19 else None
 
 
 def end_processes(processes: list[tuple[int, str | None]], grace_s: float = 1.0) -> list[int]:
@@ -147,13 +153,8 @@ def end_processes(processes: list[tuple[int, str | None]], grace_s: float = 1.0)
 
 def _proc_state(pid: int) -> str:
     """The run state letter from /proc/PID/stat ("X" when the process is gone)."""
-    try:
-        stat = (_PROC / str(pid) / "stat").read_bytes()
-    except OSError:
-        return "X"
-    # "PID (COMM) STATE ...": COMM may hold spaces and parentheses, so split after the last ')'.
-    rest = stat[stat.rfind(b")") + 2 :]
-    return rest[:1].decode("ascii", errors="replace") or "X"
+    fields = _stat_fields(pid)
+    return fields[0][:1].decode("ascii", errors="replace") if fields else "X"
 
 
 def _ps() -> list[Process]:
