@@ -46,6 +46,7 @@ from collections import namedtuple
 from pathlib import Path
 
 from tmux_agency.errors import AgencyError, UsageError
+from tmux_agency.processes import stat_fields
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -241,17 +242,12 @@ def ancestry(pid: int) -> list[int]:
 
 
 def _parent(pid: int) -> int | None:
-    try:
-        stat = (_PROC / str(pid) / "stat").read_text()
-    except FileNotFoundError:
+    fields = stat_fields(pid)
+    if fields is None:
         if _PROC.joinpath("self").is_dir():
             return None  # the process is gone
         value = _ps_field(pid, "ppid")
         return int(value) if value.isdigit() else None
-    except OSError:
-        return None
-    # The name, in parentheses, may hold spaces and parentheses: the fields follow the last ')'.
-    fields = stat[stat.rfind(")") + 2 :].split()
     return int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None
 
 

@@ -107,7 +107,7 @@ def _proc_args(pid: int) -> str | None:
     return raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", errors="replace")
 
 
-def _stat_fields(pid: int) -> list[bytes] | None:
+def stat_fields(pid: int) -> list[bytes] | None:
     """/proc/PID/stat's fields after "PID (COMM)" — the state first — or None if it is gone.
     COMM may hold spaces and parentheses, so the split starts after the last ')'."""
     try:
@@ -120,7 +120,7 @@ def _stat_fields(pid: int) -> list[bytes] | None:
 def start_time(pid: int) -> str | None:
     """When the process started (clock ticks since boot, from /proc/PID/stat), or None if it
     is gone: with the pid, it names one process even after the pid is reused."""
-    fields = _stat_fields(pid)
+    fields = stat_fields(pid)
     return fields[19].decode() if fields is not None and len(fields) > 19 else None
 
 
@@ -153,7 +153,7 @@ def end_processes(processes: list[tuple[int, str | None]], grace_s: float = 1.0)
 
 def _proc_state(pid: int) -> str:
     """The run state letter from /proc/PID/stat ("X" when the process is gone)."""
-    fields = _stat_fields(pid)
+    fields = stat_fields(pid)
     return fields[0][:1].decode("ascii", errors="replace") if fields else "X"
 
 
