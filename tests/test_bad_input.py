@@ -4,8 +4,8 @@ stderr, no traceback, its exit status, and leave the registry as it was.
 
 Three tables: input a user or an agent can get wrong (exit 2), names and ids with a trailing
 newline (which a regex ending in `$` lets through), and registry files that do not read — empty,
-or not the shape their writers give them (exit 1, like any corrupt file: the world, not the
-command, is wrong) — read by commands that only read, which must change no file at all.
+or not the shape their writers give them (exit 2 as well: the file is input the person must fix)
+— read by commands that only read, which must change no file at all.
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ def test_an_unreadable_registry_file_is_named_and_a_read_changes_no_file(sample:
     ws = sample.workspace
     (ws.registry_dir / name).write_text(content(ws))
     before = tree(ws.root)
-    assert_one_line(sample(*args), 1, f"registry file {ws.registry_dir / name} is corrupt (", needle,
+    assert_one_line(sample(*args), 2, f"registry file {ws.registry_dir / name} is corrupt (", needle,
                     f"the next command that writes it will move it aside as {name}.corrupt-")  # fmt: skip
     assert tree(ws.root) == before, "a read-only command created, moved or rewrote a file"
 
@@ -192,7 +192,7 @@ def test_a_writer_moves_an_empty_registry_file_aside_and_starts_anew(sample: Cli
     path = sample.workspace.registry_dir / "schedule.json"
     path.write_text("")
     result = sample("schedule", "--in", "30m", "CodeAgency", "STATUS?")
-    assert_one_line(result, 1, f"registry file {path} is corrupt (the file is empty); moved aside to schedule.json.corrupt-")
+    assert_one_line(result, 2, f"registry file {path} is corrupt (the file is empty); moved aside to schedule.json.corrupt-")
     assert not path.exists() and len(list(path.parent.glob("schedule.json.corrupt-*"))) == 1
     assert sample("schedule", "--in", "30m", "CodeAgency", "STATUS?").returncode == 0
     assert "#1" in sample("schedule", "list").stdout

@@ -1,4 +1,7 @@
-"""The two kinds of failure every face reports as one line: bad input (exit 2) and a broken world (exit 1)."""
+"""The two kinds of failure every face reports as one line: bad input (exit 2) and a broken world (exit 1).
+
+A registry file that does not read counts as bad input: see RegistryCorrupt.
+"""
 
 
 class AgencyError(Exception):
@@ -23,5 +26,10 @@ class TmuxUnavailable(WorldError):
     """tmux is not installed, or its server is not running."""
 
 
-class RegistryCorrupt(WorldError):
-    """A registry file could not be parsed; it has been moved aside, never silently reset."""
+class RegistryCorrupt(UsageError):
+    """A registry file could not be parsed: named, kept aside by the next writer, never reset.
+
+    Exit 2, not 1: the file is input the command was handed (hand-edited, truncated, copied from
+    elsewhere), and the person must fix or remove it before the command can do anything - as with
+    any other bad input, nothing was changed.
+    """
