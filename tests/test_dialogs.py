@@ -124,3 +124,24 @@ def test_a_briefing_held_past_the_start_up_time_is_queued_and_delivered_after_th
     assert "delivered 1" in cli("deliver").stdout
     assert log_lines(trusty)[-2:] == ["ANSWER permission y", "MESSAGE TASK-2: write the tests (1 lines)"]
     assert not any(line.startswith("DIALOG-INPUT") for line in log_lines(trusty))
+
+
+def test_a_dialog_raised_between_the_paste_and_the_enter_is_not_answered(cli: Cli, server: Server, trusty: Path) -> None:
+    """The screen is read again just before Enter: a program that raises a dialog after the text
+    went in (Codex asks to trust the folder a moment after its composer shows) gets no Enter, and
+    the text, left in its input, is never typed again."""
+    cli.env["FAKE_CLI_DIALOG_AFTER_PASTE"] = "1"
+    set_startup_timeout(cli, 1)
+    assert cli("create", "Trusty").returncode == 0
+    pane = lead_pane(server)
+    assert pane is not None
+    server.cmd("send-keys", "-t", pane, "y")  # the person trusts the folder; the briefing waits
+    wait_for(lambda: "fake>" in screen(server, pane))
+    assert cli("deliver").returncode == 0
+    wait_for(lambda: "Allow this action?" in screen(server, pane))
+    inbox = json.loads(cli("inbox", "Trusty", "lead", "--json").stdout)
+    assert [m["state"] for m in inbox] == ["uncertain"], inbox
+    assert "raised a dialog (permission) before it was submitted" in inbox[0]["reason"]
+    assert log_lines(trusty) == ["ANSWER trust y"], "no Enter reached the dialog"
+    assert cli("deliver").returncode == 0 and cli("send", "Trusty", "lead", "next").returncode == 0
+    assert log_lines(trusty) == ["ANSWER trust y"], "nothing typed into the dialog, the briefing not retyped"

@@ -262,6 +262,24 @@ def _held(profile: ProgramProfile, screen: str) -> Delivery | None:
     )
 
 
+def _dialog_shown(profile: ProgramProfile, fingerprint: str) -> str | None:
+    """The name of the dialog on this screen, if any: looked at again just before every Enter,
+    because a program may raise one between the paste and the Enter (Codex asks to trust the
+    folder a second or two after it first shows its composer), and that Enter would answer it."""
+    reading = classify(profile, fingerprint.rpartition("\n")[0])
+    return reading.dialog.name if reading.dialog is not None else None
+
+
+def _pasted_under(dialog: str, pane_id: str) -> Delivery:
+    # The text sits in the program's input behind the dialog, not submitted. Typing it again
+    # later would put it there twice: it is left for the person, never retyped.
+    return Delivery(
+        "uncertain",
+        f"pasted into pane {pane_id}, but the program raised a dialog ({dialog}) before it was submitted: "
+        "not submitted, left in its input (look at the pane)",
+    )
+
+
 def _seen_in_input(tmux: Tmux, pane_id: str, probe: str, profile: ProgramProfile) -> bool:
     """Whether the program shows the pasted text (or its marker for a long paste) near the
     bottom of its screen: waited for up to VERIFY_TIMEOUT_S."""
@@ -292,6 +310,8 @@ def _type(tmux: Tmux, pane_id: str, pid: int, shown: str, profile: ProgramProfil
             return Delivery("held", f"the text was pasted into pane {pane_id} but never showed in its input: not submitted (look at the pane)")
         time.sleep(profile.submit_delay_ms / 1000)
         before = tmux.fingerprint(pane_id)  # the Enter must change the screen from the pasted one
+        if (dialog := _dialog_shown(profile, before)) is not None:
+            return _pasted_under(dialog, pane_id)
         after_enter = tmux.press_if_alive(pane_id, pid, profile.submit_keys)
         if after_enter is None:
             return Delivery("uncertain", f"the agent's program ended while its text was typed into pane {pane_id}")
@@ -301,6 +321,8 @@ def _type(tmux: Tmux, pane_id: str, pid: int, shown: str, profile: ProgramProfil
         after_enter = tmux.paste_if_alive(pane_id, pid, shown, bracketed)
         if after_enter is not None:
             time.sleep(profile.submit_delay_ms / 1000)
+            if (dialog := _dialog_shown(profile, tmux.fingerprint(pane_id))) is not None:
+                return _pasted_under(dialog, pane_id)
             after_enter = tmux.press_if_alive(pane_id, pid, profile.submit_keys)
             if after_enter is None:  # pasted, then the program ended: it may have read the text
                 return Delivery("uncertain", f"the agent's program ended while its text was typed into pane {pane_id}")
@@ -308,7 +330,9 @@ def _type(tmux: Tmux, pane_id: str, pid: int, shown: str, profile: ProgramProfil
         return Delivery("agent-down", f"the agent's program in pane {pane_id} ended just before its text was typed")
     changed = after_enter if after_enter != before else _wait_for_change(tmux, pane_id, before, VERIFY_TIMEOUT_S)
     if changed is None:
-        # The one retry: an Enter the program swallowed.
+        # The one retry: an Enter the program swallowed - unless a dialog came up meanwhile.
+        if (dialog := _dialog_shown(profile, tmux.fingerprint(pane_id))) is not None:
+            return _pasted_under(dialog, pane_id)
         if tmux.press_if_alive(pane_id, pid, profile.submit_keys) is not None:
             changed = _wait_for_change(tmux, pane_id, before, VERIFY_TIMEOUT_S)
         if changed is None:

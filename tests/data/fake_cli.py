@@ -5,6 +5,8 @@ its prompt `fake> `. A message "ASK" makes it show a permission question until y
 Everything it receives goes to $FAKE_CLI_LOG, one line each: ANSWER (a key that answered a
 dialog), DIALOG-INPUT (anything else typed while a dialog showed — what must never happen),
 MESSAGE (a submitted message: its first line and its line count).
+With FAKE_CLI_DIALOG_AFTER_PASTE=1 it raises the permission question the moment a paste ends,
+before any Enter - as Codex raises its trust dialog a moment after it first shows its composer.
 """
 
 from __future__ import annotations
@@ -54,6 +56,10 @@ def main() -> int:
                 in_paste, pending = True, pending[len(PASTE_START):]
             elif pending.startswith(PASTE_END):
                 in_paste, pending = False, pending[len(PASTE_END):]
+                if os.environ.get("FAKE_CLI_DIALOG_AFTER_PASTE") == "1":
+                    dialog, pending = "permission", ""
+                    show("\r\nAllow this action? press y to allow\r\n")
+                    break
             elif pending[0] == "\x1b" and len(pending) < len(PASTE_START):
                 break
             elif pending[0] in "\r\n" and not in_paste:
