@@ -82,6 +82,20 @@ def _installed_version(program: str) -> str | None:
         return None
 
 
+# Codex against the local stand-in's Responses API: a model provider of its own in
+# ~/.codex/config.toml, so it needs no sign-in ({api} is the stand-in's URL; the key is read from
+# STANDIN_API_KEY).
+CODEX_STANDIN_CONFIG = """model = "standin"
+model_provider = "standin"
+
+[model_providers.standin]
+name = "Stand-in"
+base_url = "{api}/v1"
+env_key = "STANDIN_API_KEY"
+wire_api = "responses"
+"""
+
+
 def clean_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment a CLI starts with: a throwaway HOME, no updater, a dummy key, nothing of
     the user's own tmux-agency or tmux session."""

@@ -18,6 +18,7 @@ from libtmux import Server
 
 from tmux_agency.bus import Bus, new_message
 from tmux_agency.delivery import Claim, _write_claim, pane_lock, visible_text
+from tmux_agency.processes import ProcessTable
 from tmux_agency.tmux import Tmux
 
 from .helpers import Cli, wait_for
@@ -361,10 +362,16 @@ def test_kill_ends_every_process_of_the_agency_and_drops_what_waited_for_it(team
     # A background process that ignores the hang-up kill-session sends, as a daemon would.
     server.cmd("send-keys", "-t", "=Dev:tools", f"nohup sleep 300 >/dev/null 2>&1 & echo $! > {tmp_path}/bg.pid", "Enter")
     bg = int(wait_for(lambda: (tmp_path / "bg.pid").exists() and (tmp_path / "bg.pid").read_text().strip()))
+    # One that left the pane's process tree (as Codex's app-server does), while a program of its
+    # name runs outside the agency with the same HOME: it may be serving that one, so it stays.
+    shared = detached_sleep(server, tmp_path / "shared.pid")
     killed = team("kill", "Dev")
     assert killed.returncode == 0 and "1 queued message(s) dropped" in killed.stdout, killed.stdout
+    assert f"left running, shared with other programs of the same name: pid {shared}" in killed.stdout
     wait_for(lambda: not Path(f"/proc/{bg}").exists() or run_state(bg) == "Z")
     assert Path(f"/proc/{sleeper.pid}").exists(), "a process outside the agency is left alone"
+    assert Path(f"/proc/{shared}").exists() and run_state(shared) != "Z"
+    os.kill(shared, signal.SIGKILL)
     sleeper.kill()
     sleeper.wait()
     assert not Path(f"/proc/{pid}").exists() or run_state(pid) == "Z"
@@ -374,3 +381,18 @@ def test_kill_ends_every_process_of_the_agency_and_drops_what_waited_for_it(team
     assert "TASK-9: for the old js" not in received(transcripts, "Dev", "js")
     dropped = [m for m in inbox(team, "Dev", "js") if m["body"] == "TASK-9: for the old js"]
     assert [m["state"] for m in dropped] == ["dropped"]
+
+
+def detached_sleep(server: Server, pid_file: Path) -> int:
+    """A `sleep` started from the Dev agency's tools window that leaves its process tree (a new
+    session, its parent gone), as a program's background server does."""
+    server.cmd("send-keys", "-t", "=Dev:tools", f"(setsid sleep 307 >/dev/null 2>&1 & echo $! > {pid_file})", "Enter")
+    return int(wait_for(lambda: pid_file.exists() and pid_file.read_text().strip()))
+
+
+def test_kill_ends_a_background_server_that_left_the_panes_process_tree(team: Cli, server: Server, tmp_path: Path) -> None:
+    detached = detached_sleep(server, tmp_path / "detached.pid")
+    assert detached not in [p.pid for p in ProcessTable.snapshot().tree(pane_pid(server, pane_of(team, "Dev", "py")))]
+    killed = team("kill", "Dev")
+    assert killed.returncode == 0 and "left running" not in killed.stdout, killed.stdout
+    wait_for(lambda: not Path(f"/proc/{detached}").exists() or run_state(detached) == "Z")

@@ -98,7 +98,7 @@ def test_claude_a_message_never_answers_its_dialogs_and_arrives_once_they_are_an
     assert screen(server, lead) == before, "the trust dialog was left as it was"
     assert agent_state(claude_lab, server, "lead") == "dialog", "the control room shows it needs the person"
     inbox = json.loads(claude_lab("inbox", "Solo", "lead", "--json").stdout)
-    assert [m["state"] for m in inbox] == ["queued", "queued"], "the briefing waits too"
+    assert [m["state"] for m in inbox] == ["queued", "queued"], inbox
 
     # The person answers: trust the folder, use the key.
     server.cmd("send-keys", "-t", lead, "Down")
@@ -180,3 +180,134 @@ def test_claude_a_message_sent_while_it_asks_permission_leaves_the_tool_call_unr
     assert screen(server, dev) == before, "the permission dialog was not answered"
     assert not marker.exists(), "the tool call did not run"
     assert agent_state(claude_lab, server, "dev") == "dialog"
+
+
+def typed_by_path(api: StandIn, reader, path_part: str) -> list[str]:
+    """Every text a program sent to the stand-in as typed by its user, read by `reader`."""
+    texts = [reader(body) for path, body in list(api.requests) if body and path_part in path]
+    return [t for t in texts if t]
+
+
+def answered_screen(server: Server, target: str, shows: str, keys: list[str]) -> None:
+    """The person answers a dialog: wait until it shows `shows`, then press `keys`."""
+    wait_for(lambda: shows in screen(server, target), timeout=60)
+    time.sleep(0.5)  # the dialog takes keys once it has finished drawing
+    for key in keys:
+        server.cmd("send-keys", "-t", target, key)
+        time.sleep(0.4)
+
+
+def held_untouched(cli: Cli, server: Server, agent: str, dialog: str, text: str) -> None:
+    """A message sent while `dialog` is up stays queued, the screen stays as it was, and the
+    control room says the agent needs the person."""
+    target = pane(cli, agent)
+    before = screen(server, target)
+    sent = cli("send", "Solo", agent, text)
+    assert sent.returncode == 0 and sent.stdout.startswith("queued") and dialog in sent.stdout, sent.stdout
+    time.sleep(1.5)
+    assert screen(server, target) == before, f"the {dialog} dialog was left as it was"
+    assert agent_state(cli, server, agent) == "dialog", "the control room shows it needs the person"
+
+
+@pytest.fixture
+def codex_lab(cli: Cli, api: StandIn, isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """An agency of two real Codex CLIs (lead, dev) whose model provider is the stand-in."""
+    codex = real("codex")
+    (isolated_home / ".codex").mkdir()
+    (isolated_home / ".codex" / "config.toml").write_text(real_clis.CODEX_STANDIN_CONFIG.replace("{api}", api.url))
+    monkeypatch.setenv("STANDIN_API_KEY", "sk-standin-key-0123456789")
+    monkeypatch.setenv("NO_UPDATE_NOTIFIER", "1")
+    settings = json.loads(cli.workspace.settings_path.read_text())
+    cli.workspace.settings_path.write_text(json.dumps({**settings, "startup_timeout_s": 4}))
+    created = cli("create", "Solo", "--coordinator", "lead", "--agents", "dev", "--program", str(codex))
+    assert created.returncode == 0, created.stderr
+    return cli
+
+
+def test_codex_a_message_never_answers_its_trust_dialog_and_arrives_once_it_is_answered(
+    codex_lab: Cli, api: StandIn, server: Server
+) -> None:
+    from tmux_agency.standin_api import responses_typed_text
+
+    lead = pane(codex_lab, "lead")
+    wait_for(lambda: "Trust this folder?" in screen(server, lead), timeout=60)
+    time.sleep(1.0)
+    # Codex's default answer is "Trust and continue": an Enter typed after a message would take it.
+    held_untouched(codex_lab, server, "lead", "trust-folder", "STATUS from the test: hello Codex")
+    # Codex shows its composer a second or two before it asks: a briefing typed then is held by
+    # Codex itself until the folder is trusted (seen with 0.171.0), else it waits in our queue.
+    assert not typed_by_path(api, responses_typed_text, "/responses"), "nothing reached the model before the answer"
+
+    answered_screen(server, lead, "Trust this folder?", ["Enter"])
+    wait_for(lambda: agent_state(codex_lab, server, "lead") == "idle", timeout=60)
+    deliver_until_none_wait(codex_lab, "lead")
+
+    def texts() -> list[str]:  # leaving out its own side requests (a title for the task quotes the text)
+        return [t for t in typed_by_path(api, responses_typed_text, "/responses") if not t.startswith("Generate a concise")]
+
+    wait_for(lambda: sum("hello Codex" in t for t in texts()) >= 1, timeout=60)
+    time.sleep(2.0)
+    assert sum("hello Codex" in t for t in texts()) == 1, texts()
+    assert sum(t.startswith("# ") for t in texts()) == 1, ("the briefing arrived once", texts())
+    inbox = json.loads(codex_lab("inbox", "Solo", "lead", "--json").stdout)  # the briefing is in it if it was queued
+    assert {m["state"] for m in inbox} == {"delivered"} and any("hello Codex" in m["body"] for m in inbox), inbox
+
+    # Codex started a background server (`codex app-server`), outside the panes' process tree.
+    home = os.environ["HOME"]
+    assert codex_servers(home), "Codex runs its app-server"
+    killed = codex_lab("kill", "Solo")
+    assert killed.returncode == 0, killed.stderr
+    wait_for(lambda: not codex_servers(home), timeout=10)
+
+
+def codex_servers(home: str) -> list[int]:
+    from tmux_agency.processes import _all_pids, _environment, _proc_args
+
+    return [pid for pid in _all_pids() if "app-server" in (_proc_args(pid) or "") and _environment(pid).get(b"HOME") == home.encode()]
+
+
+@pytest.fixture
+def gemini_lab(cli: Cli, api: StandIn, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """An agency of two real Gemini CLIs (lead, dev) whose API is the stand-in."""
+    gemini = real("gemini")
+    monkeypatch.setenv("GEMINI_API_KEY", "standin-key-0123456789")
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", api.url)
+    monkeypatch.setenv("NO_UPDATE_NOTIFIER", "1")
+    settings = json.loads(cli.workspace.settings_path.read_text())
+    cli.workspace.settings_path.write_text(json.dumps({**settings, "startup_timeout_s": 4}))
+    created = cli("create", "Solo", "--coordinator", "lead", "--agents", "dev", "--program", str(gemini))
+    assert created.returncode == 0, created.stderr
+    return cli
+
+
+def test_gemini_a_message_never_answers_its_first_run_dialogs_and_arrives_once_they_are_answered(
+    gemini_lab: Cli, api: StandIn, server: Server
+) -> None:
+    from tmux_agency.standin_api import gemini_typed_text
+
+    lead = pane(gemini_lab, "lead")
+    wait_for(lambda: "Do you trust the files in this folder?" in screen(server, lead), timeout=60)
+    time.sleep(1.0)
+    held_untouched(gemini_lab, server, "lead", "trust-folder", "STATUS from the test: hello Gemini")
+    answered_screen(server, lead, "Do you trust the files in this folder?", ["Enter"])
+    wait_for(lambda: "How would you like to authenticate" in screen(server, lead), timeout=60)
+    time.sleep(1.0)
+    held_untouched(gemini_lab, server, "lead", "auth", "STATUS from the test: second while it asks how to sign in")
+    answered_screen(server, lead, "How would you like to authenticate", ["Enter"])
+    # The key box: whatever is typed there is saved as the key (seen with 0.61.0).
+    wait_for(lambda: "Enter Gemini API Key" in screen(server, lead), timeout=60)
+    time.sleep(1.0)
+    held_untouched(gemini_lab, server, "lead", "api-key", "STATUS from the test: third at the key box")
+    assert gemini_lab("deliver").stdout.startswith("delivered 0")
+    answered_screen(server, lead, "Enter Gemini API Key", ["Enter"])
+
+    wait_for(lambda: agent_state(gemini_lab, server, "lead") == "idle", timeout=60)
+    deliver_until_none_wait(gemini_lab, "lead", timeout=120)
+    texts = lambda: typed_by_path(api, gemini_typed_text, "GenerateContent")  # noqa: E731
+    wait_for(lambda: sum("third at the key box" in t for t in texts()) >= 1, timeout=60)
+    time.sleep(2.0)
+    for said in ("hello Gemini", "second while it asks", "third at the key box"):
+        assert sum(said in t for t in texts()) == 1, (said, texts())
+    assert sum(t.startswith("#") for t in texts()) == 1, "the briefing arrived once"
+    states = [m["state"] for m in json.loads(gemini_lab("inbox", "Solo", "lead", "--json").stdout)]
+    assert states == ["delivered"] * 4, states

@@ -513,23 +513,28 @@ def agency_status(ws: Workspace, tmux: Tmux, name: str | None = None) -> list[di
     return views
 
 
-def kill_agency(ws: Workspace, tmux: Tmux, name: str) -> tuple[AgencyRecord, int]:
-    """Stop the agency's session and every process its panes started (background servers an
-    agent program leaves behind included), drop the messages still waiting for its agents (a
-    new agency of the same name must not receive them), and remove it from the registry (its
-    files stay). Return the record and how many queued messages were dropped."""
+@dataclass
+class KillResult:
+    record: AgencyRecord
+    dropped: int  # queued messages dropped
+    shared: list[int] = field(default_factory=list)  # background servers left running: others use them
+
+
+def kill_agency(ws: Workspace, tmux: Tmux, name: str) -> KillResult:
+    """Stop the agency's session and every process its panes started — background servers an
+    agent's program left behind included, unless another program of the same name and HOME
+    still runs (Codex's app-server serves every Codex of a user: ending it would cut them off) —
+    drop the messages still waiting for its agents (a new agency of the same name must not
+    receive them), and remove it from the registry (its files stay)."""
     from tmux_agency.bus import Bus
-    from tmux_agency.processes import end_processes, start_time
 
     record = get_record(ws, name)
-    doomed: list[tuple[int, str | None]] = []
     if tmux.has_session(record.session):
         table = ProcessTable.snapshot()
-        for pane in tmux.list_panes():
-            if pane.session == record.session:
-                doomed += [(p.pid, start_time(p.pid)) for p in table.tree(pane.pane_pid)]
+        doomed = [p.pid for pane in tmux.list_panes() if pane.session == record.session for p in table.tree(pane.pane_pid)]
         tmux.kill_session(record.session)
-    end_processes(doomed)  # what the hang-up of kill-session did not end
+        _end(doomed)  # what the hang-up of kill-session did not end
+    shared = _end_left_behind(ws, tmux, name)
     dropped = Bus(ws, tmux).drop_queued(name, f"agency {name} was killed before it could be delivered")
     with registry_of(ws).transaction(reg.AGENCIES) as db:
         db.remove(Query().name == name)
@@ -538,8 +543,26 @@ def kill_agency(ws: Workspace, tmux: Tmux, name: str) -> tuple[AgencyRecord, int
     cancelled = cancel_for_agency(ws, name)  # creating it again brings its commit reminder back
     extra = f"; {len(cancelled)} check-in(s) cancelled" if cancelled else ""
     extra += f"; {dropped} queued message(s) dropped" if dropped else ""
+    extra += f"; left running, shared with other programs: pid {', '.join(map(str, shared))}" if shared else ""
     log_activity(ws.agency_dir(name), "KILL", f"{name}: session stopped and agency unregistered{extra}")
-    return record, dropped
+    return KillResult(record, dropped, shared)
+
+
+def _end(pids: list[int]) -> None:
+    from tmux_agency.processes import end_processes, start_time
+
+    end_processes([(pid, start_time(pid)) for pid in pids])
+
+
+def _end_left_behind(ws: Workspace, tmux: Tmux, name: str) -> list[int]:
+    """End the processes the agency's panes started that left their tree (they still carry the
+    pane's environment); return those left running because programs of their kind still use them."""
+    from tmux_agency.processes import marked_with, others_sharing
+
+    left = marked_with({HOME_ENV: str(ws.root), AGENCY_ENV: name, SOCKET_ENV: tmux.socket_name or None})
+    shared = [pid for pid in left if others_sharing(pid, set(left))]
+    _end([pid for pid in left if pid not in shared])
+    return shared
 
 
 def restore_agencies(ws: Workspace, tmux: Tmux, progress: Progress = _quiet) -> list[tuple[AgencyRecord, StartResult]]:

@@ -222,8 +222,13 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_kill(args: argparse.Namespace) -> int:
     from tmux_agency.agencies import kill_agency
 
-    record, dropped = kill_agency(_workspace(args), _tmux(args), args.agency)
-    print(f"killed {record.name}" + (f"; {dropped} queued message(s) dropped (see 'tmux-agency log')" if dropped else ""))
+    result = kill_agency(_workspace(args), _tmux(args), args.agency)
+    dropped, shared = result.dropped, result.shared
+    print(
+        f"killed {result.record.name}"
+        + (f"; {dropped} queued message(s) dropped (see 'tmux-agency log')" if dropped else "")
+        + (f"; left running, shared with other programs of the same name: pid {', '.join(map(str, shared))}" if shared else "")
+    )
     return 0
 
 

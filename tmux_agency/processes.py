@@ -151,6 +151,63 @@ def end_processes(processes: list[tuple[int, str | None]], grace_s: float = 1.0)
     return sorted(set(signalled))
 
 
+def _all_pids() -> list[int]:
+    try:
+        return [int(entry.name) for entry in _PROC.iterdir() if entry.name.isdigit()]
+    except OSError:
+        return []
+
+
+def _environment(pid: int) -> dict[bytes, bytes]:
+    try:
+        raw = (_PROC / str(pid) / "environ").read_bytes()
+    except OSError:  # gone, or another user's
+        return {}
+    return dict(item.partition(b"=")[::2] for item in raw.split(b"\0") if item)
+
+
+def marked_with(marks: dict[str, str | None]) -> list[int]:
+    """The processes whose environment holds every KEY=VALUE of `marks` (a None value: KEY is
+    absent). A background server an agent's program starts (Codex's `codex app-server`) leaves
+    the pane's process tree, but keeps the environment the pane gave it. Linux only: [] elsewhere."""
+    wanted = {key.encode(): None if value is None else value.encode() for key, value in marks.items()}
+    found = []
+    for pid in _all_pids():
+        env = _environment(pid)
+        if env and all(env.get(key) == value for key, value in wanted.items()):
+            found.append(pid)
+    return found
+
+
+def executable_name(pid: int) -> str | None:
+    """The last part of the path the process was started as ("codex" for .../bin/codex)."""
+    args = _proc_args(pid)
+    return args.split(" ", 1)[0].rsplit("/", 1)[-1] if args else None
+
+
+# Where programs keep the state their instances share (a user's Codex sessions share one
+# app-server through $CODEX_HOME, by default under $HOME).
+_SHARED_STATE_VARS = (b"HOME", b"CODEX_HOME", b"XDG_CONFIG_HOME", b"XDG_RUNTIME_DIR")
+
+
+def others_sharing(pid: int, besides: set[int]) -> list[int]:
+    """Running processes started under the same name as `pid` (see executable_name) and with the
+    same HOME (and CODEX_HOME, XDG_CONFIG_HOME, XDG_RUNTIME_DIR), other than `besides`: the
+    programs a background server started by `pid`'s kind may be serving."""
+    name = executable_name(pid)
+    if name is None:
+        return []
+    shared = {key: _environment(pid).get(key) for key in _SHARED_STATE_VARS}
+    found = []
+    for other in _all_pids():
+        if other in besides or other == pid or executable_name(other) != name or _proc_state(other) in "ZX":
+            continue
+        env = _environment(other)
+        if all(env.get(key) == value for key, value in shared.items()):
+            found.append(other)
+    return found
+
+
 def _proc_state(pid: int) -> str:
     """The run state letter from /proc/PID/stat ("X" when the process is gone)."""
     fields = stat_fields(pid)

@@ -505,7 +505,7 @@ class ControlRoom(App[None]):
             if yes:
                 from tmux_agency.agencies import kill_agency
 
-                self.run_service(f"kill {agency.name}", lambda: f"Killed {kill_agency(self.ws, self.tmux, agency.name)[0].name}")
+                self.run_service(f"kill {agency.name}", lambda: f"Killed {kill_agency(self.ws, self.tmux, agency.name).record.name}")
 
         self.push_screen(ConfirmScreen(f"Kill {agency.name}? Its tmux session stops; its files stay."), decided)
 

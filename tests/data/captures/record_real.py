@@ -230,15 +230,7 @@ def claude_scenarios(marker: str) -> list[Scenario]:
 # for the network without end, so the turn is interrupted with Esc.
 CODEX_SIGNED_IN = {".codex/auth.json": '{"auth_mode": "apikey", "OPENAI_API_KEY": "sk-dummy-recorder-key"}'}
 CODEX_COMPOSER = r"^› Ask Codex to do anything$"
-CODEX_STANDIN = {".codex/config.toml": """model = "standin"
-model_provider = "standin"
-
-[model_providers.standin]
-name = "Stand-in"
-base_url = "{api}/v1"
-env_key = "STANDIN_API_KEY"
-wire_api = "responses"
-"""}
+CODEX_STANDIN = {".codex/config.toml": real_clis.CODEX_STANDIN_CONFIG}
 LONG_TEXT = " ".join(f"word{n}" for n in range(300))  # ~2,300 characters
 LONG_LINES = "\n".join(f"line {n} of a long text" for n in range(40))
 
