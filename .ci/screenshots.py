@@ -23,10 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tmux_agency.sample_registry import populate  # noqa: E402
-from tmux_agency.tmux import Tmux  # noqa: E402
+from tests.sample_registry import populate  # noqa: E402
+from tmux_agency.doors.tmux import Tmux  # noqa: E402
 from tmux_agency.tui.app import ControlRoom  # noqa: E402
-from tmux_agency.workspace import init_workspace  # noqa: E402
+from tmux_agency.doors.workspace import init_workspace  # noqa: E402
 
 SIZE = (140, 42)
 SHOTS = {

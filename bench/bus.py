@@ -27,10 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tmux_agency.bus import HISTORY, Bus, new_message  # noqa: E402
-from tmux_agency.registry import MESSAGES  # noqa: E402
-from tmux_agency.tmux import Tmux  # noqa: E402
-from tmux_agency.workspace import init_workspace  # noqa: E402
+from tmux_agency.services.bus import HISTORY, Bus, new_message  # noqa: E402
+from tmux_agency.doors.registry import MESSAGES  # noqa: E402
+from tmux_agency.doors.tmux import Tmux  # noqa: E402
+from tmux_agency.doors.workspace import init_workspace  # noqa: E402
 
 
 def seed_history(bus: Bus, total: int) -> None:

@@ -151,11 +151,11 @@ def child_startup(ws_path: str, socket: str) -> None:
     """Run the App to its first frame; print one JSON line and leave at once."""
     import asyncio
 
-    from tmux_agency.tmux import Tmux
+    from tmux_agency.doors.tmux import Tmux
     from tmux_agency.tui.app import ControlRoom
     from tmux_agency.tui.widgets.agencies import AgencyList
     from tmux_agency.tui.widgets.feed import MessageFeed
-    from tmux_agency.workspace import Workspace
+    from tmux_agency.doors.workspace import Workspace
 
     imported = time.perf_counter()
 
@@ -190,9 +190,9 @@ def child_startup(ws_path: str, socket: str) -> None:
 def child_writer(ws_path: str, socket: str) -> None:
     """Another process: for each line on stdin, append a message to the history the way the bus
     does, and print the wall time taken just before the write."""
-    from tmux_agency.bus import Bus, new_message
-    from tmux_agency.tmux import Tmux
-    from tmux_agency.workspace import Workspace
+    from tmux_agency.services.bus import Bus, new_message
+    from tmux_agency.doors.tmux import Tmux
+    from tmux_agency.doors.workspace import Workspace
 
     bus = Bus(Workspace(Path(ws_path)), Tmux(socket))
     for line in sys.stdin:
@@ -209,11 +209,11 @@ def child_live(ws_path: str, socket: str, changes: int, keys: int) -> None:
     """Run the App at full size; measure change-to-feed latency and keystrokes; print one JSON line."""
     import asyncio
 
-    from tmux_agency.tmux import Tmux
+    from tmux_agency.doors.tmux import Tmux
     from tmux_agency.tui.app import ControlRoom
     from tmux_agency.tui.widgets.agencies import AgencyList
     from tmux_agency.tui.widgets.feed import MessageFeed
-    from tmux_agency.workspace import Workspace
+    from tmux_agency.doors.workspace import Workspace
 
     async def run() -> None:
         app = ControlRoom(Workspace(Path(ws_path)), Tmux(socket))
@@ -356,7 +356,7 @@ def start_agency_panes(ws, socket: str) -> int:  # ws: a Workspace
     state. Stopped agencies' sessions are made and killed again, to keep the numbering."""
     import shlex
 
-    from tmux_agency.records import raw_records
+    from tmux_agency.services.records import raw_records
 
     def pane_command(n: int) -> str:
         screen = f"working on T-{n}" if n % 3 == 0 else "ready › "
@@ -472,8 +472,8 @@ def main() -> int:
 
     os.environ["TZ"] = "UTC"
     time.tzset()
-    from tmux_agency.sample_registry import big
-    from tmux_agency.workspace import init_workspace
+    from tests.sample_registry import big
+    from tmux_agency.doors.workspace import init_workspace
 
     root = Path(tempfile.mkdtemp(prefix="tmux-agency-bench-tui-"))
     sockets = {

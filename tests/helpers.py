@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tmux_agency.workspace import Workspace
+from tmux_agency.doors.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent
 

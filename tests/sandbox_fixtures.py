@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from libtmux import Server
 
-from tmux_agency.workspace import Workspace, init_workspace
+from tmux_agency.doors.workspace import Workspace, init_workspace
 
 from .helpers import Cli
 

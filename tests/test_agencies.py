@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from libtmux import Server
 
-from tmux_agency.registry import AGENCIES, Registry
-from tmux_agency.workspace import STARTER_AGENCIES
+from tmux_agency.doors.registry import AGENCIES, Registry
+from tmux_agency.doors.workspace import STARTER_AGENCIES
 
 from .helpers import Cli, registry_bytes, wait_for
 

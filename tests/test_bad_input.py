@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tmux_agency.sample_registry import populate
-from tmux_agency.workspace import Workspace, init_workspace
+from tests.sample_registry import populate
+from tmux_agency.doors.workspace import Workspace, init_workspace
 
 from .helpers import Cli, Result, make_project, registry_bytes
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from libtmux import Server
 
-from tmux_agency.delivery import visible_text
-from tmux_agency.registry import MESSAGES, Registry
+from tmux_agency.services.delivery import visible_text
+from tmux_agency.doors.registry import MESSAGES, Registry
 
 from .helpers import Cli, registry_bytes, wait_for
 from .test_agencies import assert_refused, screen, status
@@ -272,8 +272,8 @@ def test_the_queue_file_stays_small_when_agents_are_up(team: Cli) -> None:
 def test_a_message_whose_sender_died_before_delivering_is_found_and_delivered_once(
     team: Cli, transcripts: Path, server: Server
 ) -> None:
-    from tmux_agency.bus import Bus, new_message
-    from tmux_agency.tmux import Tmux
+    from tmux_agency.services.bus import Bus, new_message
+    from tmux_agency.doors.tmux import Tmux
 
     bus = Bus(team.workspace, Tmux(server.socket_name))
     orphan = new_message("intra", "STATUS", (None, "human"), ("Dev", "py"), "STATUS sent by a sender that died")
@@ -289,10 +289,10 @@ def test_a_message_whose_sender_died_before_delivering_is_found_and_delivered_on
 def test_the_sweep_of_a_long_history_queues_exactly_the_undelivered_messages(tmp_path: Path) -> None:
     """A history of 2,000 messages in which about one in ten was never delivered (its sender
     died): one sweep queues each of those once, the next finds nothing new."""
-    from tmux_agency.bus import HISTORY, Bus
-    from tmux_agency.sample_registry import populate
-    from tmux_agency.tmux import Tmux
-    from tmux_agency.workspace import init_workspace
+    from tmux_agency.services.bus import HISTORY, Bus
+    from tests.sample_registry import populate
+    from tmux_agency.doors.tmux import Tmux
+    from tmux_agency.doors.workspace import init_workspace
 
     project = tmp_path / "project"
     project.mkdir()
@@ -311,9 +311,9 @@ def test_the_sweep_of_a_long_history_queues_exactly_the_undelivered_messages(tmp
 def test_the_sweep_is_not_fooled_by_a_payload_that_reads_like_a_delivery(tmp_path: Path) -> None:
     """The sweep decides most lines from their bytes without parsing them: a message whose
     payload holds the words of a delivery event (and an id) is still a message nobody delivered."""
-    from tmux_agency.bus import Bus, new_message
-    from tmux_agency.tmux import Tmux
-    from tmux_agency.workspace import init_workspace
+    from tmux_agency.services.bus import Bus, new_message
+    from tmux_agency.doors.tmux import Tmux
+    from tmux_agency.doors.workspace import init_workspace
 
     project = tmp_path / "project"
     project.mkdir()

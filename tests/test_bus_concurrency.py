@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from libtmux import Server
 
-from tmux_agency.bus import Bus
-from tmux_agency.chain import verify
-from tmux_agency.registry import MESSAGES, Registry
-from tmux_agency.tmux import Tmux
-from tmux_agency.workspace import Workspace
+from tmux_agency.services.bus import Bus
+from tmux_agency.doors.chain import verify
+from tmux_agency.doors.registry import MESSAGES, Registry
+from tmux_agency.doors.tmux import Tmux
+from tmux_agency.doors.workspace import Workspace
 
 from .helpers import Cli, wait_for
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from libtmux import Server
 
-from tmux_agency.bus import Bus, new_message
-from tmux_agency.delivery import Claim, _write_claim, pane_lock, visible_text
-from tmux_agency.processes import ProcessTable
-from tmux_agency.tmux import Tmux
+from tmux_agency.services.bus import Bus, new_message
+from tmux_agency.services.delivery import Claim, _write_claim, pane_lock, visible_text
+from tmux_agency.doors.processes import ProcessTable
+from tmux_agency.doors.tmux import Tmux
 
 from .helpers import Cli, wait_for
 from .test_bus import inbox, kill_program, pane_of, received, status
@@ -156,8 +156,8 @@ def test_an_agent_pane_has_no_shell_behind_its_program(team: Cli, server: Server
 def test_a_stopped_or_zombie_program_is_not_running() -> None:
     """(An agent's own pane process cannot stay stopped: tmux sends SIGCONT to a pane process
     that stops. A program below a pane's shell can, as in panes made before agents ran alone.)"""
-    from tmux_agency.processes import ProcessTable
-    from tmux_agency.programs import ProgramProfile, program_running
+    from tmux_agency.doors.processes import ProcessTable
+    from tmux_agency.services.programs import ProgramProfile, program_running
 
     profile = ProgramProfile(name="sleeper", command="sleeper", process=r"tmux-agency-sleeper")
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "tmux-agency-sleeper"])
@@ -178,7 +178,7 @@ def test_a_stopped_or_zombie_program_is_not_running() -> None:
 
 
 def processes_from_ps() -> list:
-    from tmux_agency.processes import _ps
+    from tmux_agency.doors.processes import _ps
 
     return _ps()
 
@@ -279,7 +279,7 @@ def test_senders_killed_halfway_leave_each_message_in_the_pane_once(team: Cli, t
 def test_eight_concurrent_deliverers_type_each_message_once_and_their_counts_add_up(
     team: Cli, transcripts: Path, server: Server
 ) -> None:
-    from tmux_agency.agencies import agent_argv, pane_environment
+    from tmux_agency.services.agencies import agent_argv, pane_environment
 
     tmux = Tmux(server.socket_name)
     bus = Bus(team.workspace, tmux)
@@ -335,7 +335,7 @@ def test_read_only_commands_with_a_wrong_socket_change_no_file(team: Cli, tmp_pa
 def test_the_control_room_and_the_cli_show_an_escape_sequence_without_obeying_it(team: Cli) -> None:
     """A message that carries a terminal escape (here: set the window title) must not reach the
     person's terminal through the feed, `inbox` or `log`."""
-    from tmux_agency.dashboard import FeedRow
+    from tmux_agency.services.dashboard import FeedRow
 
     text = "STATUS \x1b]0;owned\x07 and \x1b[2J cleared"
     assert team("send", "Dev", "py", text).returncode == 0

@@ -12,10 +12,10 @@ import stat
 
 import pytest
 
-from tmux_agency.bus import Bus, new_message
-from tmux_agency.chain import HEAD_FILE, HISTORY, KEY_FILE, hmac_sha256
-from tmux_agency.tmux import Tmux
-from tmux_agency.workspace import Workspace
+from tmux_agency.services.bus import Bus, new_message
+from tmux_agency.doors.chain import HEAD_FILE, HISTORY, KEY_FILE, hmac_sha256
+from tmux_agency.doors.tmux import Tmux
+from tmux_agency.doors.workspace import Workspace
 
 from .helpers import Cli, Result
 

@@ -26,9 +26,11 @@ from pathlib import Path
 
 import pytest
 
-from tmux_agency import metrics, tasks
-from tmux_agency.models import ApprovalItem, SuiteCounts
-from tmux_agency.workspace import Workspace
+from tmux_agency.services import metrics
+
+from tmux_agency.services import tasks
+from tmux_agency.models.schema import ApprovalItem, SuiteCounts
+from tmux_agency.doors.workspace import Workspace
 
 from .helpers import Cli, registry_bytes
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tmux_agency import delivery
-from tmux_agency.dashboard import detect_state
-from tmux_agency.errors import UsageError
-from tmux_agency.programs import (
+from tmux_agency.services import delivery
+from tmux_agency.services.dashboard import detect_state
+from tmux_agency.models.errors import UsageError
+from tmux_agency.services.programs import (
     PROFILES_DIR,
     ProfileError,
     ProgramProfile,
@@ -295,10 +295,10 @@ def test_keys_mode_types_the_text_and_submit_keys_are_the_profiles(tmp_path: Pat
 
 
 def test_the_control_room_survives_a_broken_workspace_profile(workspace) -> None:
-    from tmux_agency.dashboard import Dashboard
-    from tmux_agency.models import AgencyRecord, AgencySpec, AgentRecord, AgentSpec
-    from tmux_agency.records import save_record
-    from tmux_agency.tmux import Tmux
+    from tmux_agency.services.dashboard import Dashboard
+    from tmux_agency.models.schema import AgencyRecord, AgencySpec, AgentRecord, AgentSpec
+    from tmux_agency.services.records import save_record
+    from tmux_agency.doors.tmux import Tmux
 
     spec = AgencySpec(name="Solo", coordinator=AgentSpec(name="lead"))
     agent = AgentRecord(name="lead", window="lead", is_coordinator=True, program="mycli")

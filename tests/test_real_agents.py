@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from libtmux import Server
 
-from tmux_agency.dashboard import Dashboard
-from tmux_agency.standin_api import StandIn
-from tmux_agency.tmux import Tmux
+from tmux_agency.services.dashboard import Dashboard
+from tmux_agency.demo.standin_api import StandIn
+from tmux_agency.doors.tmux import Tmux
 
 from . import real_clis
 from .helpers import Cli, wait_for
@@ -74,7 +74,7 @@ def screen(server: Server, pane_id: str) -> str:
 def typed_texts(api: StandIn) -> list[str]:
     """Every text Claude sent to the API as typed by the user (the stand-in's reading of it),
     leaving out its own side requests (a title for the session quotes the text in <session>)."""
-    from tmux_agency.standin_api import typed_text
+    from tmux_agency.demo.standin_api import typed_text
 
     texts = [typed_text(body) for path, body in list(api.requests) if body and "/v1/messages" in path]
     return [t for t in texts if t and not t.lstrip().startswith("<session>")]
@@ -146,7 +146,7 @@ def answer_start_dialogs(cli: Cli, server: Server, agent: str) -> None:
 def test_claude_runs_the_commands_its_briefing_teaches_and_reaches_the_bus(claude_lab: Cli, server: Server) -> None:
     """Claude Code's Bash tool runs commands in a shell made from a login shell, whose profile
     may reset PATH: the briefing names tmux-agency so that it is found there all the same."""
-    from tmux_agency.briefings import agent_cli
+    from tmux_agency.services.briefings import agent_cli
 
     answer_start_dialogs(claude_lab, server, "dev")
     briefing = next(m for m in json.loads(claude_lab("inbox", "Solo", "dev", "--json").stdout) if m["body"].startswith("#"))
@@ -227,7 +227,7 @@ def codex_lab(cli: Cli, api: StandIn, isolated_home: Path, monkeypatch: pytest.M
 def test_codex_a_message_never_answers_its_trust_dialog_and_arrives_once_it_is_answered(
     codex_lab: Cli, api: StandIn, server: Server
 ) -> None:
-    from tmux_agency.standin_api import responses_typed_text
+    from tmux_agency.demo.standin_api import responses_typed_text
 
     lead = pane(codex_lab, "lead")
     wait_for(lambda: "Trust this folder?" in screen(server, lead), timeout=60)
@@ -261,7 +261,7 @@ def test_codex_a_message_never_answers_its_trust_dialog_and_arrives_once_it_is_a
 
 
 def codex_servers(home: str) -> list[int]:
-    from tmux_agency.processes import _all_pids, _environment, _proc_args
+    from tmux_agency.doors.processes import _all_pids, _environment, _proc_args
 
     return [pid for pid in _all_pids() if "app-server" in (_proc_args(pid) or "") and _environment(pid).get(b"HOME") == home.encode()]
 
@@ -283,7 +283,7 @@ def gemini_lab(cli: Cli, api: StandIn, monkeypatch: pytest.MonkeyPatch) -> Cli:
 def test_gemini_a_message_never_answers_its_first_run_dialogs_and_arrives_once_they_are_answered(
     gemini_lab: Cli, api: StandIn, server: Server
 ) -> None:
-    from tmux_agency.standin_api import gemini_typed_text
+    from tmux_agency.demo.standin_api import gemini_typed_text
 
     lead = pane(gemini_lab, "lead")
     wait_for(lambda: "Do you trust the files in this folder?" in screen(server, lead), timeout=60)

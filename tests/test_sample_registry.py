@@ -7,13 +7,13 @@ import stat
 from datetime import datetime
 from pathlib import Path
 
-from tmux_agency.bus import HISTORY, fold_history
-from tmux_agency.chain import verify
-from tmux_agency.models import ApprovalItem, Message, TaskRecord
-from tmux_agency.records import load_records
-from tmux_agency.registry import AGENCIES, APPROVALS, TASKS, Registry
-from tmux_agency.sample_registry import big, populate
-from tmux_agency.workspace import Workspace, init_workspace
+from tmux_agency.services.bus import HISTORY, fold_history
+from tmux_agency.doors.chain import verify
+from tmux_agency.models.schema import ApprovalItem, Message, TaskRecord
+from tmux_agency.services.records import load_records
+from tmux_agency.doors.registry import AGENCIES, APPROVALS, TASKS, Registry
+from tests.sample_registry import big, populate
+from tmux_agency.doors.workspace import Workspace, init_workspace
 
 FILES = (AGENCIES, HISTORY, TASKS, APPROVALS)
 

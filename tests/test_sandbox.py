@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from libtmux import Server
 
-from tmux_agency.workspace import Workspace
+from tmux_agency.doors.workspace import Workspace
 
 from .helpers import Cli, registry_bytes, wait_for
 from .sandbox_fixtures import (
@@ -112,8 +112,8 @@ def test_reject_sends_the_feedback_and_keeps_the_lesson(lab: Cli, shop: Path, se
     assert run_git(shop, "log", "-1", "--format=%s").strip() == "initial", "nothing merged"
     assert sessions(server) == ["CodeAgency"] and len(worktrees(shop)) == 1
     # The lesson is part of every later briefing of the agency ...
-    from tmux_agency.briefings import compose_briefing
-    from tmux_agency.records import get_record
+    from tmux_agency.services.briefings import compose_briefing
+    from tmux_agency.services.records import get_record
 
     spec = get_record(lab.workspace, "CodeAgency").spec
     assert "test negative numbers" in compose_briefing(spec, spec.coordinator, lab.workspace.agency_dir("CodeAgency"))

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from libtmux import Server
 
-from tmux_agency import schedule
-from tmux_agency.bus import Bus
-from tmux_agency.errors import UsageError
-from tmux_agency.models import AgencyRecord, AgencySpec, AgentRecord, AgentSpec
-from tmux_agency.records import save_record
-from tmux_agency.registry import AGENCIES, Registry
-from tmux_agency.tmux import Tmux
-from tmux_agency.workspace import Workspace
+from tmux_agency.services import schedule
+from tmux_agency.services.bus import Bus
+from tmux_agency.models.errors import UsageError
+from tmux_agency.models.schema import AgencyRecord, AgencySpec, AgentRecord, AgentSpec
+from tmux_agency.services.records import save_record
+from tmux_agency.doors.registry import AGENCIES, Registry
+from tmux_agency.doors.tmux import Tmux
+from tmux_agency.doors.workspace import Workspace
 
 from .helpers import Cli, registry_bytes, wait_for
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tmux_agency.standin_api import StandIn
+from tmux_agency.demo.standin_api import StandIn
 
 
 @pytest.fixture

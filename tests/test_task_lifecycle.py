@@ -12,10 +12,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from libtmux import Server
 
-from tmux_agency import tasks
-from tmux_agency.bus import new_message
-from tmux_agency.models import ApprovalItem, SuiteCounts
-from tmux_agency.workspace import Workspace
+from tmux_agency.services import tasks
+from tmux_agency.services.bus import new_message
+from tmux_agency.models.schema import ApprovalItem, SuiteCounts
+from tmux_agency.doors.workspace import Workspace
 
 from .helpers import Cli, wait_for
 from .sandbox_fixtures import PLAIN_TESTS
@@ -25,7 +25,7 @@ T0 = datetime(2024, 5, 1, 9, 0, tzinfo=timezone.utc)
 
 def said(agency: str, agent: str, text: str, minute: int) -> dict:
     """A message an agent of `agency` sent to its coordinator, as the bus stores it."""
-    from tmux_agency.bus import message_type
+    from tmux_agency.services.bus import message_type
 
     return new_message("intra", message_type(text), (agency, agent), (agency, "lead"), text, at=T0 + timedelta(minutes=minute))
 

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tmux_agency import tasks
-from tmux_agency.errors import UsageError
-from tmux_agency.models import ApprovalItem, SuiteCounts, TaskRecord
-from tmux_agency.registry import TASKS, Registry
-from tmux_agency.workspace import Workspace
+from tmux_agency.services import tasks
+from tmux_agency.models.errors import UsageError
+from tmux_agency.models.schema import ApprovalItem, SuiteCounts, TaskRecord
+from tmux_agency.doors.registry import TASKS, Registry
+from tmux_agency.doors.workspace import Workspace
 
 from .helpers import Cli, registry_bytes
 from .test_agencies import assert_refused

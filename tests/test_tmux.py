@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from libtmux import Server
 
-from tmux_agency.tmux import Tmux
+from tmux_agency.doors.tmux import Tmux
 
 from .helpers import wait_for
 

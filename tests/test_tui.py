@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from libtmux import Server
 
-from tmux_agency.sample_registry import populate
-from tmux_agency.tmux import Tmux
+from tests.sample_registry import populate
+from tmux_agency.doors.tmux import Tmux
 from tmux_agency.tui.app import ControlRoom
 from tmux_agency.tui.widgets.approvals import ApprovalQueue
 from tmux_agency.tui.widgets.feed import MessageFeed
 from tmux_agency.tui.widgets.taskgraph import TaskGraph
-from tmux_agency.workspace import Workspace, init_workspace
+from tmux_agency.doors.workspace import Workspace, init_workspace
 
 from .helpers import Cli, wait_for
 from .terminal_replica import TerminalReplica
@@ -66,7 +66,7 @@ def fixed_git(repo: Path, *args: str, **env: str) -> None:
 def drift_ws(tmp_path: Path, utc: None) -> Workspace:
     """The sample registry on a real project whose main gained a commit no approval made: an
     agent committed there itself, after the workspace's first agency started."""
-    from tmux_agency.drift import note_baseline
+    from tmux_agency.services.drift import note_baseline
 
     project = tmp_path / "project"
     fixed_git(tmp_path, "init", "-q", "-b", "main", str(project))
@@ -200,8 +200,8 @@ async def test_an_unreadable_registry_file_is_named_not_a_crash(sample_ws: Works
 async def test_an_agent_row_never_wraps_and_the_agency_row_counts_what_waits(sample_ws: Workspace) -> None:
     """Queued messages make a row longer than the pane: it is cut with "…", never wrapped onto a
     line of its own, and the agency's row says how many messages wait for its agents in all."""
-    from tmux_agency.bus import new_message
-    from tmux_agency.registry import MESSAGES, Registry
+    from tmux_agency.services.bus import new_message
+    from tmux_agency.doors.registry import MESSAGES, Registry
 
     with Registry(sample_ws.registry_dir).transaction(MESSAGES) as queue:
         queue.insert_multiple(
@@ -370,7 +370,7 @@ async def test_text_that_looks_like_markup_is_shown_as_it_is(cli: Cli, server: S
     """Panes, messages and commit subjects say what their programs chose, brackets included:
     the preview, its recent messages, the approval queue and the confirm dialog show them
     literally (Textual's markup would have swallowed them, or stopped the app)."""
-    from tmux_agency.registry import Registry
+    from tmux_agency.doors.registry import Registry
 
     assert cli("create", "Brackets", "--agents", "worker").returncode == 0
     assert cli("send", "Brackets", "worker", MARKUP_LIKE).returncode == 0
@@ -412,8 +412,8 @@ async def test_the_control_room_sends_due_check_ins(cli: Cli, server: Server) ->
     its agent's pane without `tmux-agency run`."""
     from datetime import timedelta
 
-    from tmux_agency.models import utcnow
-    from tmux_agency.schedule import add_checkin
+    from tmux_agency.models.schema import utcnow
+    from tmux_agency.services.schedule import add_checkin
 
     assert cli("create", "Clock", "--agents", "worker").returncode == 0
     add_checkin(cli.workspace, "Clock/worker", "STATUS reminder: commit your work", in_s=1, now=utcnow() - timedelta(minutes=1))
@@ -436,7 +436,7 @@ async def test_the_control_room_sends_due_check_ins(cli: Cli, server: Server) ->
 def test_agent_states_come_from_the_pane(cli: Cli, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
     """idle at its prompt, busy while it works, down once its program exits — read from the pane
     by the scripted agent's profile, with one list-panes for all agents."""
-    from tmux_agency.dashboard import Dashboard
+    from tmux_agency.services.dashboard import Dashboard
 
     monkeypatch.setenv("TMUX_AGENCY_AGENT_PACE", "8")
     assert cli("create", "States", "--agents", "worker").returncode == 0

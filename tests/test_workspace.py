@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tmux_agency.agencies import load_spec
-from tmux_agency.errors import UsageError
-from tmux_agency.models import AgencySpec
-from tmux_agency.workspace import STARTER_AGENCIES, find_workspace, init_workspace
+from tmux_agency.services.specs import load_spec
+from tmux_agency.models.errors import UsageError
+from tmux_agency.models.schema import AgencySpec
+from tmux_agency.doors.workspace import STARTER_AGENCIES, find_workspace, init_workspace
 
 from .helpers import REPO, make_project
 
@@ -112,7 +112,7 @@ def test_every_json_message_the_briefings_teach_is_accepted_by_send_inter() -> N
     """Briefings and the bus's payload models must agree, or agents learn commands that fail."""
     import re
 
-    from tmux_agency.payloads import parse_payload
+    from tmux_agency.models.payloads import parse_payload
 
     examples = []
     for md in sorted((REPO / "agencies").glob("*/**/*.md")):

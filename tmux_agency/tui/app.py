@@ -23,9 +23,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 
-from tmux_agency.dashboard import AgencyView, AgentView, Dashboard, registry_file_kind
-from tmux_agency.errors import AgencyError, WorldError
-from tmux_agency.tmux import Tmux
+from tmux_agency.services.dashboard import AgencyView, AgentView, Dashboard, registry_file_kind
+from tmux_agency.models.errors import AgencyError, WorldError
+from tmux_agency.doors.tmux import Tmux
 from tmux_agency.tui.screens.dialogs import ConfirmScreen, HelpScreen, PromptScreen, RejectScreen
 from tmux_agency.tui.screens.main import ControlRoomScreen
 from tmux_agency.tui.screens.new_agency import NewAgencyScreen
@@ -34,7 +34,7 @@ from tmux_agency.tui.widgets.approvals import ApprovalQueue
 from tmux_agency.tui.widgets.feed import MessageFeed
 from tmux_agency.tui.widgets.metrics import MetricsPanel
 from tmux_agency.tui.widgets.taskgraph import TaskGraph
-from tmux_agency.workspace import Workspace
+from tmux_agency.doors.workspace import Workspace
 
 DISPATCH_S = 5.0  # due check-ins and queued messages: a person's scale, not a tight loop
 BASE_CHECK_S = 5.0  # the base branch moving behind the gate's back: git, not the registry, says so
@@ -95,7 +95,7 @@ class ControlRoom(App[None]):
         self._last_views: list[AgencyView] | None = None
         self._shown: dict[str, Text | str] = {}  # what the title bar and the preview show now
         self.drifts: list = []  # drift.Drift: the base branch moved without an approval
-        from tmux_agency.metrics import MessageScan
+        from tmux_agency.services.metrics import MessageScan
 
         self._metrics_scan = MessageScan()
         # A worker made obsolete by a newer one (exclusive) still runs to its end in its thread:
@@ -181,9 +181,9 @@ class ControlRoom(App[None]):
     def dispatch(self) -> None:
         if self.dashboard.tmux_error:
             return  # nothing can be typed anywhere; the next tick after tmux is back will
-        from tmux_agency.bus import Bus
-        from tmux_agency.schedule import dispatch_due
-        from tmux_agency.tasks import dispatch_ready
+        from tmux_agency.services.bus import Bus
+        from tmux_agency.services.schedule import dispatch_due
+        from tmux_agency.services.tasks import dispatch_ready
 
         try:
             dispatch_due(self.ws, self.tmux)
@@ -204,7 +204,7 @@ class ControlRoom(App[None]):
             self.query_one(MessageFeed).append(self.dashboard.history_after(self.history))
 
     def _compute_metrics(self) -> dict | None:
-        from tmux_agency.metrics import compute
+        from tmux_agency.services.metrics import compute
 
         now = self.clock()
         try:
@@ -228,7 +228,7 @@ class ControlRoom(App[None]):
         self.query_one(TaskGraph).show(tasks)
 
     def _compute_drift(self) -> list:
-        from tmux_agency.drift import check
+        from tmux_agency.services.drift import check
 
         try:
             return check(self.ws)
@@ -407,7 +407,7 @@ class ControlRoom(App[None]):
 
         def decided(yes: bool | None) -> None:
             if yes:
-                from tmux_agency.approvals import approve
+                from tmux_agency.services.approvals import approve
 
                 self.run_service(
                     f"approve #{item.id}",
@@ -422,7 +422,7 @@ class ControlRoom(App[None]):
             self.notify("Nothing waits for approval.", severity="warning")
             return
 
-        from tmux_agency.approvals import get_item, lesson_line, reject
+        from tmux_agency.services.approvals import get_item, lesson_line, reject
 
         try:
             full = get_item(self.ws, item.id)  # the lesson line needs the item as it is now
@@ -455,7 +455,7 @@ class ControlRoom(App[None]):
 
         def send(text: str | None) -> None:
             if text:
-                from tmux_agency.bus import Bus
+                from tmux_agency.services.bus import Bus
 
                 def call() -> str:
                     [message] = Bus(self.ws, self.tmux).send(agency, agent, text, sender=(None, "human")).messages
@@ -471,11 +471,11 @@ class ControlRoom(App[None]):
             self._tmux_ready("create an agency")
             return
 
-        from tmux_agency.agencies import templates
+        from tmux_agency.services.specs import templates
 
         def create(choice: tuple[str, str] | None) -> None:
             if choice:
-                from tmux_agency.agencies import create_agency
+                from tmux_agency.services.agencies import create_agency
 
                 template, name = choice
 
@@ -503,7 +503,7 @@ class ControlRoom(App[None]):
 
         def decided(yes: bool | None) -> None:
             if yes:
-                from tmux_agency.agencies import kill_agency
+                from tmux_agency.services.agencies import kill_agency
 
                 self.run_service(f"kill {agency.name}", lambda: f"Killed {kill_agency(self.ws, self.tmux, agency.name).record.name}")
 
@@ -517,8 +517,8 @@ class ControlRoom(App[None]):
 
         def deploy_branch(branch: str | None) -> None:
             if branch:
-                from tmux_agency.approvals import enqueue, notify, report_failure
-                from tmux_agency.sandbox import deploy
+                from tmux_agency.services.approvals import enqueue, notify, report_failure
+                from tmux_agency.services.sandbox import deploy
 
                 def call() -> str:
                     deployment = deploy(self.ws, self.tmux, agency.name, branch)

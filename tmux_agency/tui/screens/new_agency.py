@@ -11,11 +11,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tmux_agency.names import check_name
+from tmux_agency.models.names import check_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from tmux_agency.models import AgencySpec
+    from tmux_agency.models.schema import AgencySpec
 
 
 class NewAgencyScreen(ModalScreen[tuple[str, str] | None]):

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from tmux_agency.dashboard import AgencyView, AgentView
+from tmux_agency.services.dashboard import AgencyView, AgentView
 
 STATE_STYLES = {
     "busy": "bold yellow",

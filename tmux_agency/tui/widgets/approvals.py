@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from tmux_agency.dashboard import ApprovalView
+from tmux_agency.services.dashboard import ApprovalView
 
 
 def item_details(item: ApprovalView | None) -> Text:

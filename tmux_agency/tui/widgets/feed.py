@@ -11,7 +11,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tmux_agency.dashboard import FeedRow
+from tmux_agency.services.dashboard import FeedRow
 
 TYPE_STYLES = {
     "TASK": Style(color="bright_cyan", bold=True),

@@ -10,11 +10,11 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tmux_agency.tasks import critical_path
+from tmux_agency.services.tasks import critical_path
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from tmux_agency.dashboard import TaskView
+    from tmux_agency.services.dashboard import TaskView
 
 STATE_MARKS = {
     "completed": ("✓", "green"),

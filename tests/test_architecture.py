@@ -1,0 +1,168 @@
+"""The package's shape, checked: layers import downwards only, no module imports itself back in a
+circle, and TinyDB and libtmux are each reached through one door.
+
+    faces      cli/  tui/  __main__
+    demo       demo/                      (its story, cast, scripted agent, API stand-in)
+    services   services/
+    doors      doors/                     (registry, tmux, processes, git, workspace, activity)
+    models     models/
+
+docs/architecture.md draws the same picture. Every import counts, those inside functions (the
+package imports lazily, for start-up time) and under TYPE_CHECKING included.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "tmux_agency"
+LAYERS = {"models": 0, "doors": 1, "services": 2, "demo": 3, "cli": 4, "tui": 4}
+DATA = ("profiles", "_starters")  # packages of data files (the shipped profiles, the starter agencies)
+DOORS = {"tinydb": "tmux_agency.doors.registry", "libtmux": "tmux_agency.doors.tmux"}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every module `path` imports, as dotted names (relative imports resolved)."""
+    own = module_name(path).split(".")
+    package = own if path.name == "__init__.py" else own[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, node.module] if node.module else base)
+            found.add(module)
+            # `from tmux_agency.services import bus` imports the module tmux_agency.services.bus
+            found.update(f"{module}.{alias.name}" for alias in node.names if (PACKAGE.parent / f"{module}.{alias.name}".replace(".", "/")).with_suffix(".py").exists())
+    return found
+
+
+def graph() -> dict[str, set[str]]:
+    modules = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+    return {name: {i for i in imports_of(path) if i in modules or i.split(".")[0] != "tmux_agency"} for name, path in modules.items()}
+
+
+def layer(module: str) -> int:
+    parts = module.split(".")
+    if len(parts) == 1:
+        return 0  # tmux_agency itself: its version
+    if parts[1] == "__main__":
+        return LAYERS["cli"]
+    if parts[1] in DATA:
+        return 0
+    return LAYERS[parts[1]]
+
+
+def test_every_module_sits_in_a_layer() -> None:
+    strays = [m for m in graph() if len(m.split(".")) > 1 and m.split(".")[1] not in (*LAYERS, *DATA, "__main__")]
+    assert strays == [], "each module belongs to models/, doors/, services/, demo/, cli/ or tui/"
+
+
+def test_imports_point_down_only() -> None:
+    upward = [
+        f"{module} (layer {layer(module)}) imports {target} (layer {layer(target)})"
+        for module, targets in graph().items()
+        for target in targets
+        if target.startswith("tmux_agency") and layer(target) > layer(module)
+    ]
+    assert upward == []
+
+
+def test_no_module_imports_itself_back_through_a_circle() -> None:
+    edges = {m: {t for t in ts if t.startswith("tmux_agency.") and t != m} for m, ts in graph().items()}
+    # A package's __init__ may re-export its own modules; those edges are not circles of design.
+    edges = {m: {t for t in ts if not m.startswith(t + ".")} for m, ts in edges.items()}
+    circles = [c for c in _strongly_connected(edges) if len(c) > 1]
+    assert circles == [], "\n".join(" → ".join(sorted(c)) for c in circles)
+
+
+# Services that still build TinyDB queries themselves (issue #16, being moved behind the door).
+# The list may only shrink: a module that no longer bypasses the door must leave it.
+NOT_YET_THROUGH_THE_DOOR = {"services.agencies", "services.approvals", "services.bus", "services.records", "services.schedule"}
+
+
+def door_bypasses() -> set[str]:
+    return {
+        module.removeprefix("tmux_agency.")
+        for module, targets in graph().items()
+        for target in targets
+        if target.split(".")[0] in DOORS and module != DOORS[target.split(".")[0]]
+    }
+
+
+def test_tinydb_and_libtmux_are_each_reached_through_one_door() -> None:
+    assert door_bypasses() - NOT_YET_THROUGH_THE_DOOR == set(), "import TinyDB only in doors/registry.py, libtmux only in doors/tmux.py"
+    assert NOT_YET_THROUGH_THE_DOOR - door_bypasses() == set(), "these go through the door now: take them off the list"
+
+
+def test_the_checks_see_an_upward_import_a_circle_and_a_door_bypass(tmp_path: Path, monkeypatch) -> None:
+    """The checks above are not vacuous: a made-up package breaking each rule is caught."""
+    import sys
+
+    fake = tmp_path / "tmux_agency"
+    for folder in ("models", "doors", "services"):
+        (fake / folder).mkdir(parents=True)
+        (fake / folder / "__init__.py").write_text("")
+    (fake / "__init__.py").write_text("")
+    (fake / "models" / "names.py").write_text("from tmux_agency.services import bus\n")
+    (fake / "services" / "bus.py").write_text("from tmux_agency.services.tasks import x\nimport tinydb\n")
+    (fake / "services" / "tasks.py").write_text("def f():\n    from tmux_agency.services import bus\n")
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
+    monkeypatch.setattr(sys.modules[__name__], "NOT_YET_THROUGH_THE_DOOR", set())
+    for check in (test_imports_point_down_only, test_no_module_imports_itself_back_through_a_circle, test_tinydb_and_libtmux_are_each_reached_through_one_door):
+        try:
+            check()
+        except AssertionError:
+            continue
+        raise AssertionError(f"{check.__name__} missed what it exists to catch")
+
+
+def _strongly_connected(edges: dict[str, set[str]]) -> list[set[str]]:
+    """Tarjan's algorithm, iteratively (the graph is small, but recursion limits are not a design)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[set[str]] = []
+    counter = 0
+    for root in edges:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(edges.get(root, ()))))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(edges.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.add(member)
+                    if member == node:
+                        break
+                found.append(component)
+    return found

@@ -1,0 +1,565 @@
+"""The message bus: persist first, then deliver into the right pane, once.
+
+Two stores, both under registry/:
+* `messages.jsonl` — the history, append-only, one event per line (a message, or a change of a
+  message's delivery state). Each event carries the hash of the one before it and an HMAC of
+  itself under the workspace's key, with a head record kept beside the log (chain.py), so an
+  edit, a cut or a rehash is detectable (`tmux-agency log --verify`). Appending costs the same
+  at 100 or 100,000 messages.
+* `message_queue.json` — a TinyDB table of the messages that could not be delivered yet (their
+  agent is down), with why; empty while every agent is up, so it costs nothing per message.
+
+Sending appends the message to the history (the moment it is persisted: a crash after that
+loses nothing), then types it into the recipient's pane and appends a `delivered` event. If the
+agent is down the message joins the queue. If the sender dies in between, the next sweep
+(`deliver`, `restore`, the control room) finds the message in the history — it reads only what
+was appended since its checkpoint — and queues it. Whoever types a message first checks, under
+the pane's lock, that the history holds no `delivered` (or `uncertain`) event for it, and claims
+it before typing (delivery.py): a message is typed once at most, even when its typist is killed
+halfway — then the pane's text decides between `delivered` and `uncertain`.
+
+A message is acknowledged when its recipient next sends a message of its own (it answered): the
+history derives that, so acknowledging costs no write.
+
+Sending is the hottest path of the product (every agent calls it, constantly), so it handles
+messages as plain dicts of the `Message` model's fields and never imports pydantic; reading
+(inbox, log) turns them into `Message` models.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import datetime, timezone
+
+from tmux_agency.doors import registry as reg
+from tmux_agency.doors.activity import log_activity
+from tmux_agency.doors.chain import HISTORY, HistoryChain
+from tmux_agency.services.delivery import Claim, probe_of, type_into_agent, visible_text
+from tmux_agency.models.errors import UsageError
+from tmux_agency.models.names import COORDINATOR_ALIAS
+from tmux_agency.services.programs import profile_for
+from tmux_agency.services import traffic
+from tmux_agency.services.records import raw_agent, raw_record, raw_records
+from tmux_agency.doors.registry import Registry
+from tmux_agency.doors.tmux import Tmux
+from tmux_agency.doors.workspace import AGENCY_ENV, AGENT_ENV, Workspace, validate_name
+
+TYPE_CHECKING = False  # not typing's: agent commands skip its import (see registry.py)
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
+    from typing import Any
+
+    from tmux_agency.models.schema import Message
+
+HUMAN = "human"
+# Who may broadcast besides a registered agency: the seed's orchestrator, and the person.
+SEED_SENDERS = ("MetaOrchestrator", HUMAN)
+INTRA_TYPES = ("STATUS", "TASK", "QUESTION", "COMPLETE", "BLOCKED", "NOTE")
+
+_PREFIX = re.compile(r"^\s*(STATUS|TASK|QUESTION|COMPLETE|BLOCKED)\b", re.IGNORECASE)
+_TASK_ID = re.compile(r"^\s*TASK-[A-Za-z0-9_.-]+", re.IGNORECASE)
+# A sweep leaves a message this young to its sender, who may still be delivering it.
+CATCH_UP_GRACE_S = 10.0
+MAX_TEXT = 1_000_000  # characters: far above any briefing, far below what would choke tmux
+# Bytes every line of such an event holds (the history is written compactly): lines without
+# them are skipped unparsed.
+MESSAGE_EVENT = b'"event":"message"'
+STATE_EVENT = b'"event":"state"'
+# States after which a message is never typed again.
+FINAL_STATES = (b'"state":"delivered"', b'"state":"uncertain"', b'"state":"dropped"')
+# An event's kind is named in a line's first bytes ({"seq":N,"event":…), before any message text
+# or payload, which may hold the same words; its id (a state event's, or its message's, which is
+# written first) is the first "id" on the line. A line that does not look so is parsed instead.
+_KIND_WITHIN = 48
+_FIRST_ID = re.compile(rb'"id":"([^"\\]+)"')
+
+Msg = dict  # one message (dict[str, Any]): the fields of models.Message, as stored
+
+
+def message_type(text: str, given: str | None = None) -> str:
+    """STATUS, TASK, QUESTION, COMPLETE, BLOCKED from the text's prefix ('TASK-042: ...' is a
+    TASK), else the `--type` given, else NOTE."""
+    if given:
+        kind = given.upper()
+        if kind not in INTRA_TYPES:
+            raise UsageError(f"unknown message type {given!r}: use {', '.join(INTRA_TYPES[:-1])} or NOTE")
+        return kind
+    if _TASK_ID.match(text):
+        return "TASK"
+    match = _PREFIX.match(text)
+    return match.group(1).upper() if match else "NOTE"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_message_id(now: datetime | None = None) -> str:
+    # Sortable by time, unique across processes without coordination.
+    return f"m{(now or _now()).strftime('%Y%m%d%H%M%S%f')}{os.urandom(3).hex()}"
+
+
+def new_message(
+    kind: str,
+    type_: str,
+    sender: tuple[str | None, str | None],
+    recipient: tuple[str, str],
+    body: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    message_id: str | None = None,
+    at: datetime | None = None,
+) -> Msg:
+    """A queued message with every field of models.Message; `message_id` and `at` fix what is
+    otherwise the clock's and chance's (sample data and tests that must be reproducible)."""
+    now = at or _now()
+    return {
+        "id": message_id or new_message_id(now),
+        "time": now.isoformat(),
+        "kind": kind,
+        "type": type_,
+        "sender_agency": sender[0],
+        "sender_agent": sender[1],
+        "recipient_agency": recipient[0],
+        "recipient_agent": recipient[1],
+        "body": body,
+        "payload": payload,
+        "state": "queued",
+        "delivered_at": None,
+        "acknowledged_at": None,
+        "reason": None,
+    }
+
+
+def sender_from_env() -> tuple[str | None, str]:
+    """Inside an agency pane the sender is that pane's agent; outside, the human."""
+    agency = os.environ.get(AGENCY_ENV) or None
+    agent = os.environ.get(AGENT_ENV) or None
+    if agency and agent:
+        return agency, agent
+    return agency, HUMAN
+
+
+def label(agency: str | None, agent: str | None) -> str:
+    if agency and agent:
+        return f"{agency}/{agent}"
+    return agency or agent or HUMAN
+
+
+def payload_summary(payload: dict[str, Any]) -> str:
+    """A short human line for a payload: 'handoff FEAT-123 feature/x (high)'."""
+    bits = [str(payload.get("type", "message"))]
+    for key in ("task", "branch", "status", "severity", "message"):
+        if payload.get(key) and payload.get(key) != "none":
+            bits.append(str(payload[key]))
+    if payload.get("priority"):
+        bits.append(f"({payload['priority']})")
+    return " ".join(bits)
+
+
+def render(message: Msg) -> str:
+    """The text typed into the recipient's pane."""
+    if message["kind"] == "intra":
+        return message["body"]
+    kind = "broadcast" if message["kind"] == "broadcast" else message["type"]
+    return f"[{kind} from {message['sender_agency']}] {message['body']}"
+
+
+class SendResult:
+    """The messages one send made, each with its delivery state."""
+
+    __slots__ = ("messages",)
+
+    def __init__(self, messages: list[Msg]) -> None:
+        self.messages = messages
+
+
+class DeliveredIds:
+    """Ids of the messages the history records as delivered or uncertain (never to be typed
+    again), from an offset on: `read()` reads what was appended since the last read; `in` reads
+    first, so it answers for this moment."""
+
+    def __init__(self, registry: Registry, offset: int) -> None:
+        self.registry, self.end, self.ids = registry, offset, set()
+
+    def read(self) -> None:
+        scan = self.registry.scan_lines(HISTORY, self.end, wanted=STATE_EVENT, raw=True)
+        for _, line in scan:
+            if STATE_EVENT not in line[:_KIND_WITHIN] or not any(state in line for state in FINAL_STATES):
+                continue
+            first_id = _FIRST_ID.search(line)
+            if first_id is not None:
+                self.ids.add(first_id.group(1).decode())
+                continue
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict) and event.get("state") in ("delivered", "uncertain", "dropped"):
+                self.ids.add(event["id"])
+        self.end = scan.end
+
+    def __contains__(self, message_id: str) -> bool:
+        self.read()
+        return message_id in self.ids
+
+
+class Bus:
+    def __init__(self, ws: Workspace, tmux: Tmux) -> None:
+        self.ws = ws
+        self.tmux = tmux
+        self.registry = Registry(ws.registry_dir)
+        self.chain = HistoryChain(self.registry)
+        self.lock_dir = ws.registry_dir / ".panes"
+        self._agency_dirs: dict[str, Path] = {}
+
+    # --- sending ----------------------------------------------------------------------------
+
+    def send(
+        self,
+        agency: str,
+        agent: str,
+        text: str,
+        sender: tuple[str | None, str] | None = None,
+        type_: str | None = None,
+    ) -> SendResult:
+        """An intra-agency message (the seed's send-agency-message.sh)."""
+        validate_name(agency, "agency name")
+        if agent != COORDINATOR_ALIAS:
+            validate_name(agent, "agent name")
+        _check_text(text)
+        kind = message_type(text, type_)
+        record = raw_record(self.ws, agency)
+        target = raw_agent(record, agent)
+        if target is None:
+            names = ", ".join(a["name"] for a in record.get("agents", []))
+            raise UsageError(f"agency {agency} has no agent {agent!r} (agents: {names})")
+        message = new_message("intra", kind, sender or sender_from_env(), (agency, target["name"]), text)
+        return SendResult(self._persist_and_deliver([message]))
+
+    def send_inter(self, from_agency: str, to_agency: str, json_text: str, sender_agent: str | None = None) -> SendResult:
+        """An inter-agency JSON message, to the receiving agency's coordinator."""
+        from tmux_agency.models.payloads import parse_payload
+
+        validate_name(from_agency, "agency name")
+        validate_name(to_agency, "agency name")
+        _check_text(json_text)  # before parsing: 2 MB of JSON is refused unread
+        payload = parse_payload(json_text)
+        _check_speaks_for(from_agency)
+        raw_record(self.ws, from_agency)  # the sender must be an agency too
+        coordinator = raw_agent(raw_record(self.ws, to_agency), COORDINATOR_ALIAS)
+        assert coordinator is not None
+        body = json.dumps(payload, ensure_ascii=False)
+        sender = (from_agency, sender_agent or COORDINATOR_ALIAS)
+        message = new_message("inter", payload["type"], sender, (to_agency, coordinator["name"]), body, payload)
+        return SendResult(self._persist_and_deliver([message]))
+
+    def broadcast(self, from_name: str, json_text: str, sender_agent: str | None = None) -> SendResult:
+        """A JSON message to every active agency's coordinator."""
+        from tmux_agency.models.payloads import parse_payload
+
+        validate_name(from_name, "sender name")
+        _check_text(json_text)  # before parsing: 2 MB of JSON is refused unread
+        payload = parse_payload(json_text)
+        _check_speaks_for(from_name)
+        registered = raw_records(self.ws)
+        if from_name not in SEED_SENDERS and not any(r.get("name") == from_name for r in registered):
+            raise UsageError(
+                f"unknown sender {from_name!r}: a broadcast comes from a registered agency, {' or '.join(SEED_SENDERS)}"
+                " (see 'tmux-agency list')"
+            )
+        records = [r for r in registered if r.get("status") == "running"]
+        if not records:
+            raise UsageError("no active agency to broadcast to (see 'tmux-agency list')")
+        body = json.dumps(payload, ensure_ascii=False)
+        messages = []
+        for record in records:
+            coordinator = raw_agent(record, COORDINATOR_ALIAS)
+            assert coordinator is not None
+            recipient = (record["name"], coordinator["name"])
+            messages.append(new_message("broadcast", payload["type"], (from_name, sender_agent), recipient, body, payload))
+        return SendResult(self._persist_and_deliver(messages))
+
+    # --- persistence ------------------------------------------------------------------------
+
+    def _append_event(self, event: dict[str, Any]) -> int:
+        """Append to the hash-chained history; return the byte offset where the event starts.
+        The caller holds the history lock."""
+        return self.chain.append([event])[0]
+
+    def _persist(self, messages: list[Msg]) -> list[int]:
+        """Append the messages to the history: from here on they are kept. Return their offsets."""
+        with self.registry.lock(HISTORY):
+            # One write, one sync and one head for all of them (a broadcast to every coordinator).
+            offsets = self.chain.append([{"event": "message", "message": message} for message in messages])
+        for message in messages:
+            self._log_activity(message)
+        traffic.tell(self, messages)  # the task graph follows (services/__init__.py connects it)
+        return offsets
+
+    def _log_activity(self, message: Msg) -> None:
+        text = payload_summary(message["payload"]) if message["payload"] else message["body"]
+        line = (
+            f"{label(message['sender_agency'], message['sender_agent'])} → "
+            f"{message['recipient_agency']}/{message['recipient_agent']} [{message['type']}] {_short(text)}"
+        )
+        agencies = {message["recipient_agency"]}
+        sender = message["sender_agency"]
+        if sender and sender != message["recipient_agency"] and self._agency_dir(sender).is_dir():
+            agencies.add(sender)
+        when = datetime.fromisoformat(message["time"])
+        for agency in agencies:
+            event = "RECEIVED" if agency == message["recipient_agency"] else "SENT"
+            log_activity(self._agency_dir(agency), event, line, when=when)
+
+    def _agency_dir(self, agency: str) -> Path:
+        folder = self._agency_dirs.get(agency)
+        if folder is None:
+            folder = self._agency_dirs[agency] = self.ws.agency_dir(agency)
+        return folder
+
+    # --- delivery ---------------------------------------------------------------------------
+
+    def _persist_and_deliver(self, messages: list[Msg]) -> list[Msg]:
+        offsets = self._persist(messages)
+        records = {r["name"]: r for r in raw_records(self.ws)}
+        results = []
+        for message, offset in zip(messages, offsets):
+            recipient = (message["recipient_agency"], message["recipient_agent"])
+            # Older messages to the same agent go first: order is kept per recipient.
+            if self.queued(*recipient):
+                self.deliver(*recipient)
+            result, _ = self._deliver_one(message, offset, records.get(message["recipient_agency"]))
+            if result["state"] == "queued":
+                self._enqueue(result, offset)
+            results.append(result)
+        return results
+
+    def queued(self, agency: str | None = None, agent: str | None = None) -> list[Msg]:
+        """Messages waiting for their agent, oldest first (each with its history `offset`)."""
+        docs = [
+            d
+            for d in self.registry.documents(reg.MESSAGES)
+            if (agency is None or d["recipient_agency"] == agency) and (agent is None or d["recipient_agent"] == agent)
+        ]
+        return sorted(docs, key=lambda m: (m["time"], m["id"]))
+
+    def _enqueue(self, message: Msg, offset: int) -> None:
+        from tinydb import Query
+
+        with self.registry.transaction(reg.MESSAGES) as queue:
+            queue.upsert({**message, "offset": offset}, Query().id == message["id"])
+
+    def catch_up(self, grace_s: float = CATCH_UP_GRACE_S) -> int:
+        """Queue messages whose sender died between persisting and delivering; return how many.
+
+        Reads the history from the checkpoint only, a line at a time, and parses only the lines
+        it needs: the first sweep of a long history must not hold all of it in memory. Messages
+        younger than `grace_s` may still be in their sender's hands, so they wait for a later sweep.
+        """
+        from tinydb.table import Document
+
+        found = 0
+        with self.registry.transaction(reg.MESSAGES) as db:
+            meta = db.table("checkpoint")
+            doc = meta.get(doc_id=1)
+            start = doc["offset"] if doc else 0
+            deliveries = DeliveredIds(self.registry, start)
+            deliveries.read()
+            end = deliveries.end  # both passes stop here: what is appended meanwhile waits for the next sweep
+            queued = {d["id"] for d in db.all()}
+            horizon = (_now().timestamp() - grace_s)
+            checkpoint = end
+            done = deliveries.ids | queued
+            for offset, line in self.registry.scan_lines(HISTORY, start, wanted=MESSAGE_EVENT, stop=end, raw=True):
+                if MESSAGE_EVENT not in line[:_KIND_WITHIN]:
+                    continue
+                first_id = _FIRST_ID.search(line)
+                if first_id is not None and first_id.group(1).decode() in done:
+                    continue  # the common case, decided without parsing the line
+                try:
+                    message = json.loads(line)["message"]
+                except (ValueError, KeyError):
+                    continue  # a torn line left by a killed writer
+                if message["id"] in done:
+                    continue
+                if datetime.fromisoformat(message["time"]).timestamp() > horizon:
+                    checkpoint = min(checkpoint, offset)  # too young to judge: look again next time
+                    continue
+                db.insert({**message, "offset": offset, "reason": "its sender stopped before delivering it"})
+                found += 1
+            if checkpoint != start:
+                meta.upsert(Document({"offset": checkpoint}, doc_id=1))
+        return found
+
+    def deliver(self, agency: str | None = None, agent: str | None = None) -> list[Msg]:
+        """Type every queued message (for one recipient, or all) into its pane, oldest first.
+        Return what this process did with each: a message another process delivered meanwhile
+        is not in the list."""
+        self.catch_up()
+        pending = self.queued(agency, agent)
+        if not pending:
+            return []
+        from tinydb import Query
+
+        records = {r["name"]: r for r in raw_records(self.ws)}
+        # Whether another process delivered a message meanwhile: one read of the history from the
+        # oldest pending message on, then only what is appended (not a read per message).
+        deliveries = DeliveredIds(self.registry, min(m.get("offset", 0) for m in pending))
+        results = []
+        for message in pending:
+            offset = message.pop("offset", 0)
+            result, elsewhere = self._deliver_one(message, offset, records.get(message["recipient_agency"]), deliveries)
+            if result["state"] != "queued":
+                with self.registry.transaction(reg.MESSAGES) as queue:
+                    queue.remove(Query().id == message["id"])
+            elif result.get("reason") != message.get("reason"):
+                self._enqueue(result, offset)
+            if not elsewhere:
+                results.append(result)
+        return results
+
+    def _deliver_one(
+        self, message: Msg, offset: int, record: dict[str, Any] | None, deliveries: DeliveredIds | None = None
+    ) -> tuple[Msg, bool]:
+        """Deliver one message; return its new state, and whether another process had already
+        delivered it (then this one did nothing)."""
+        target = raw_agent(record, message["recipient_agent"]) if record else None
+        if target is None:
+            return {**message, "reason": "the agency is no longer registered"}, False
+        profile = profile_for(target["program"], self.ws.root)
+        seen = deliveries or DeliveredIds(self.registry, offset)
+        recorded: list[str] = []
+
+        def record_state(state: str, reason: str | None = None) -> None:
+            recorded.append(self._record_state(message["id"], state, reason))
+
+        text = render(message)
+        outcome = type_into_agent(
+            self.tmux, target.get("pane_id"), text, profile, self.lock_dir,
+            still_wanted=lambda: message["id"] not in seen,
+            on_typed=lambda: record_state("delivered"),
+            on_uncertain=lambda why: record_state("uncertain", why),
+            claim=Claim(message["id"], offset, probe_of(visible_text(text))),
+            settle=lambda left, shown: self._settle(left, shown, seen),
+            session=record.get("session") if record else None,
+        )  # fmt: skip
+        if outcome.outcome == "skipped":
+            return {**message, "state": "delivered", "reason": None}, True
+        if outcome.outcome == "uncertain":
+            return {**message, "state": "uncertain", "reason": outcome.reason}, False
+        if not outcome.ok:
+            return {**message, "state": "queued", "reason": outcome.reason}, False
+        return {**message, "state": "delivered", "delivered_at": recorded[0], "reason": None}, False
+
+    def drop_queued(self, agency: str, reason: str) -> int:
+        """Take every message waiting for `agency` off the queue for good (its agency is gone),
+        recording why in the history; return how many."""
+        from tinydb import Query
+
+        self.catch_up(grace_s=0)  # messages whose sender died are waiting too
+        with self.registry.transaction(reg.MESSAGES) as queue:
+            doomed = queue.search(Query().recipient_agency == agency)
+            queue.remove(Query().recipient_agency == agency)
+            for message in doomed:
+                self._record_state(message["id"], "dropped", reason)
+        return len(doomed)
+
+    def _record_state(self, message_id: str, state: str, reason: str | None = None) -> str:
+        """Append a change of a message's delivery state to the history; return its time."""
+        now = _now().isoformat()
+        event = {"event": "state", "id": message_id, "state": state, "time": now}
+        if reason:
+            event["reason"] = reason
+        with self.registry.lock(HISTORY):
+            self._append_event(event)
+        return now
+
+    def _settle(self, left: Claim, shown: bool, seen: DeliveredIds) -> None:
+        """A deliverer was killed while it typed message `left`: record what the pane tells."""
+        if left.message_id in seen:
+            return  # it recorded the outcome before it stopped
+        if shown:
+            self._record_state(left.message_id, "delivered", "its deliverer stopped halfway; the pane shows its text")
+        else:
+            self._record_state(
+                left.message_id, "uncertain",
+                "its deliverer stopped while typing it and the pane does not show it: not typed again",
+            )  # fmt: skip
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def events(self, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        return self.registry.read_lines(HISTORY, offset)
+
+    def history(self) -> list[Message]:
+        """Every message with its latest delivery state, oldest first."""
+        events, _ = self.events()
+        return fold_history(events)
+
+    def inbox(self, agency: str, agent: str | None = None) -> list[Message]:
+        """Messages to an agency (or one agent), with why each still-queued one waits."""
+        reasons = {m["id"]: m.get("reason") for m in self.queued(agency, agent)}
+        return [
+            m.model_copy(update={"reason": reasons[m.id]}) if m.id in reasons else m
+            for m in self.history()
+            if m.recipient_agency == agency and (agent is None or m.recipient_agent == agent)
+        ]
+
+
+def fold_history(events: Iterable[dict[str, Any]]) -> list[Message]:
+    """Messages with their latest states. A delivered message is acknowledged once its recipient
+    sends a message itself: it has answered."""
+    from pydantic import ValidationError
+
+    from tmux_agency.models.schema import Message
+
+    messages: dict[str, Message] = {}
+    awaiting: dict[tuple[str, str], list[str]] = {}  # recipient → delivered, not yet answered
+    for event in events:
+        if event.get("event") == "message":
+            try:
+                message = Message.model_validate(event.get("message"))
+            except ValidationError:
+                continue  # not a message tmux-agency wrote: 'log --verify' names its line
+            messages[message.id] = message
+            sender = (message.sender_agency or "", message.sender_agent or "")
+            for answered in awaiting.pop(sender, []):
+                messages[answered] = messages[answered].model_copy(
+                    update={"state": "acknowledged", "acknowledged_at": message.time}
+                )
+        elif event.get("event") == "state" and isinstance(event.get("id"), str) and event["id"] in messages:
+            current = messages[event["id"]]
+            if event.get("state") == "delivered" and current.state in ("queued", "uncertain"):
+                try:
+                    when = datetime.fromisoformat(event["time"])
+                except (KeyError, TypeError, ValueError):
+                    continue  # as above
+                messages[current.id] = current.model_copy(update={"state": "delivered", "delivered_at": when, "reason": None})
+                awaiting.setdefault((current.recipient_agency, current.recipient_agent), []).append(current.id)
+            elif event.get("state") in ("uncertain", "dropped") and current.state == "queued":
+                messages[current.id] = current.model_copy(update={"state": event["state"], "reason": event.get("reason")})
+    return list(messages.values())
+
+
+def _short(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= 200 else flat[:199] + "…"
+
+
+def _check_speaks_for(sender: str) -> None:
+    """Inside an agency's panes (TMUX_AGENCY_AGENCY is set) a message between agencies goes out
+    under that agency's name only: an agent must not speak for another agency."""
+    inside = os.environ.get(AGENCY_ENV)
+    if inside and sender != inside:
+        raise UsageError(f"this pane belongs to agency {inside}: it cannot send as {sender!r}")
+
+
+def _check_text(text: str) -> None:
+    if not text.strip():
+        raise UsageError("the message text is empty")
+    if len(text) > MAX_TEXT:
+        raise UsageError(f"the message is {len(text):,} characters long; the limit is {MAX_TEXT:,}")
