@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
-from tmux_agency.models.errors import AgencyError, UsageError
+from tmux_agency.models.errors import UsageError
 
 TYPE_CHECKING = False  # not typing's: agent commands skip its import (see doors/registry.py)
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Callable, Sequence
-    from typing import Any, NoReturn
 
 from tmux_agency.cli.plumbing import attach_hint, print_json, progress, tmux_of, workspace_of
 

@@ -3,7 +3,6 @@ command, and turn any failure into one line and an exit status."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -11,9 +10,7 @@ from tmux_agency.models.errors import AgencyError, UsageError
 
 TYPE_CHECKING = False  # not typing's: agent commands skip its import (see doors/registry.py)
 if TYPE_CHECKING:
-    import argparse
-    from collections.abc import Callable, Sequence
-    from typing import Any, NoReturn
+    from collections.abc import Sequence
 
 from tmux_agency.cli.plumbing import PROG, check_utf8, error_line
 from tmux_agency.cli.messages import cmd_send

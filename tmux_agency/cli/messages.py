@@ -6,13 +6,12 @@ import json
 import os
 import sys
 
-from tmux_agency.models.errors import AgencyError, UsageError
+from tmux_agency.models.errors import UsageError
 
 TYPE_CHECKING = False  # not typing's: agent commands skip its import (see doors/registry.py)
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Callable, Sequence
-    from typing import Any, NoReturn
+    from typing import Any
 
 from tmux_agency.cli.plumbing import PROG, error_line, print_json, read_stdin, tmux_of, workspace_of
 from tmux_agency.cli.render import one_line, report_send

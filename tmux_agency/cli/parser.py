@@ -3,17 +3,15 @@ one line and exit status 2."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
-from tmux_agency.models.errors import AgencyError, UsageError
 
 TYPE_CHECKING = False  # not typing's: agent commands skip its import (see doors/registry.py)
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable, Sequence
-    from typing import Any, NoReturn
+    from typing import NoReturn
 
 from tmux_agency.cli.plumbing import PROG
 from tmux_agency.cli.agencies import cmd_create, cmd_init, cmd_kill, cmd_list, cmd_restore, cmd_status

@@ -6,13 +6,13 @@ import json
 import os
 import sys
 
-from tmux_agency.models.errors import AgencyError, UsageError
+from tmux_agency.models.errors import UsageError
 
 TYPE_CHECKING = False  # not typing's: agent commands skip its import (see doors/registry.py)
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Callable, Sequence
-    from typing import Any, NoReturn
+    from collections.abc import Sequence
+    from typing import Any
 
 
 PROG = "tmux-agency"

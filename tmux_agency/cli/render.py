@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import os
-import sys
 
-from tmux_agency.models.errors import AgencyError, UsageError
 
 TYPE_CHECKING = False  # not typing's: agent commands skip its import (see doors/registry.py)
 if TYPE_CHECKING:
-    import argparse
-    from collections.abc import Callable, Sequence
-    from typing import Any, NoReturn
+    from typing import Any
 
 from tmux_agency.cli.plumbing import PROG, print_json
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 
 from tmux_agency.models.errors import AgencyError, UsageError
@@ -11,32 +9,26 @@ from tmux_agency.models.errors import AgencyError, UsageError
 TYPE_CHECKING = False  # not typing's: agent commands skip its import (see doors/registry.py)
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Callable, Sequence
-    from typing import Any, NoReturn
 
 from tmux_agency.cli.plumbing import PROG, attach_hint, print_json, progress, tmux_of, workspace_of
 from tmux_agency.cli.render import approval_box, drift_alert
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    from tmux_agency.services.approvals import enqueue, notify, report_failure
-    from tmux_agency.services.sandbox import deploy
+    from tmux_agency.services.approvals import deploy_for_review
 
     ws = workspace_of(args)
     tmux = tmux_of(args)
-    deployment = deploy(ws, tmux, args.agency, args.branch, args.test_command, progress=progress)
+    deployment, item = deploy_for_review(ws, tmux, args.agency, args.branch, args.test_command, progress=progress)
     run = deployment.run
     counts = run.counts
     print(f"tests: {counts.passed} passed, {counts.failed} failed, {counts.skipped} skipped, {counts.errors} errors"
           + (f" · coverage {run.coverage:g}%" if run.coverage is not None else "")
           + f" · {deployment.files_changed} files, +{deployment.additions} -{deployment.deletions}")
-    if not run.green:
-        report_failure(ws, tmux, deployment)
+    if item is None:
         reason = "timed out" if run.exit_code is None else ("no tests ran" if counts.total == 0 else "tests failed")
         print(f"{PROG}: {deployment.branch} is red ({reason}); the failures went to {deployment.agency}'s coordinator; log: {run.log}", file=sys.stderr)
         return 1
-    item = enqueue(ws, deployment)
-    notify(ws, tmux, item)
     print(f"approval #{item.id} (rev {item.revision}): {item.agency}: {item.title} — waiting for review")
     if deployment.demo_url:
         print(f"demo: {deployment.demo_url}")

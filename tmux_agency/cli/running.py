@@ -3,17 +3,14 @@ dispatcher (run), the scripted agent (agent), and profiles."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
-from tmux_agency.models.errors import AgencyError, UsageError
+from tmux_agency.models.errors import UsageError
 
 TYPE_CHECKING = False  # not typing's: agent commands skip its import (see doors/registry.py)
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Callable, Sequence
-    from typing import Any, NoReturn
 
 from tmux_agency.cli.plumbing import PROG, print_json, progress, read_stdin, tmux_of, workspace_of
 from tmux_agency.cli.render import checkin_line
@@ -141,7 +138,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from tmux_agency.services.schedule import run_dispatcher
+    from tmux_agency.services.dispatch import run_dispatcher
 
     ws = workspace_of(args)
     tmux = tmux_of(args)

@@ -13,6 +13,7 @@ import shlex
 import subprocess
 import tempfile
 import unicodedata
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -143,6 +144,28 @@ def report_failure(ws: Workspace, tmux: Tmux, deployment: Deployment) -> None:
         f" Failing: {failed}." if failed else ""
     ) + f" Log: {run.log}. Fix them on the branch, then deploy again."
     Bus(ws, tmux).send(deployment.agency, "coordinator", text, sender=(None, "sandbox"))
+
+
+def deploy_for_review(
+    ws: Workspace,
+    tmux: Tmux,
+    agency: str,
+    branch: str,
+    test_command: str | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> tuple[Deployment, ApprovalItem | None]:
+    """Test `branch` in the sandbox; green work joins the approval queue and the person is told,
+    red work goes back to the agency's coordinator (the item is then None). Both faces deploy
+    through here."""
+    from tmux_agency.services.sandbox import deploy
+
+    deployment = deploy(ws, tmux, agency, branch, test_command, progress)
+    if not deployment.run.green:
+        report_failure(ws, tmux, deployment)
+        return deployment, None
+    item = enqueue(ws, deployment)
+    notify(ws, tmux, item)
+    return deployment, item
 
 
 def check_gate(ws: Workspace, tmux: Tmux) -> None:

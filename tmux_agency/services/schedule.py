@@ -13,8 +13,6 @@ while its agent is down.
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -290,38 +288,6 @@ def _record_outcomes(registry: Registry, outcomes: list[tuple[Checkin, dict[str,
                 db.update({"last_error": result["reason"]}, doc_ids=[item.id])
             elif result["state"] != "skipped":
                 db.update({"last_message_id": result["message_id"], "last_error": None}, doc_ids=[item.id])
-
-
-def run_dispatcher(
-    ws: Workspace,
-    tmux: Tmux,
-    once: bool = False,
-    interval_s: float = RUN_INTERVAL_S,
-    now: datetime | None = None,
-    report: Callable[[str], None] = print,
-    warn: Callable[[str], None] = print,
-) -> None:
-    """`tmux-agency run`: send due check-ins, deliver queued messages and send ready tasks, every `interval_s`
-    seconds until interrupted (or once). A failing pass is reported and the loop goes on: the
-    tmux server may come back."""
-    while True:
-        try:
-            for result in dispatch_due(ws, tmux, now):
-                report(describe(result))
-            for message in Bus(ws, tmux).deliver():
-                if message["state"] != "queued":
-                    report(f"delivered queued {message['id']} to {message['recipient_agency']}/{message['recipient_agent']}")
-            from tmux_agency.services.tasks import dispatch_ready
-
-            for task_id in dispatch_ready(ws, tmux):
-                report(f"sent task {task_id} to its agency")
-        except AgencyError as exc:
-            if once:
-                raise
-            warn(f"this pass failed: {exc}")
-        if once:
-            return
-        time.sleep(interval_s)
 
 
 def describe(result: dict[str, Any]) -> str:

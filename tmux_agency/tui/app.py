@@ -181,14 +181,10 @@ class ControlRoom(App[None]):
     def dispatch(self) -> None:
         if self.dashboard.tmux_error:
             return  # nothing can be typed anywhere; the next tick after tmux is back will
-        from tmux_agency.services.bus import Bus
-        from tmux_agency.services.schedule import dispatch_due
-        from tmux_agency.services.tasks import dispatch_ready
+        from tmux_agency.services.dispatch import dispatch_pass
 
         try:
-            dispatch_due(self.ws, self.tmux)
-            Bus(self.ws, self.tmux).deliver()
-            dispatch_ready(self.ws, self.tmux)
+            dispatch_pass(self.ws, self.tmux)
         except AgencyError as exc:
             self.call_from_thread(self.notify, f"dispatch: {exc}", severity="error", timeout=8)
 
@@ -517,16 +513,12 @@ class ControlRoom(App[None]):
 
         def deploy_branch(branch: str | None) -> None:
             if branch:
-                from tmux_agency.services.approvals import enqueue, notify, report_failure
-                from tmux_agency.services.sandbox import deploy
+                from tmux_agency.services.approvals import deploy_for_review
 
                 def call() -> str:
-                    deployment = deploy(self.ws, self.tmux, agency.name, branch)
-                    if not deployment.run.green:
-                        report_failure(self.ws, self.tmux, deployment)
+                    _, item = deploy_for_review(self.ws, self.tmux, agency.name, branch)
+                    if item is None:
                         return f"{branch} is red: the failures went to {agency.name}'s coordinator"
-                    item = enqueue(self.ws, deployment)
-                    notify(self.ws, self.tmux, item)
                     return f"{branch} is green: approval #{item.id} waits for review"
 
                 self.run_service(f"deploy {branch}", call)
