@@ -137,6 +137,28 @@ def test_list_status_kill(cli: Cli, server: Server) -> None:
     assert "KILL One" in (cli.workspace.agency_dir("One") / "logs" / "activity.log").read_text()
 
 
+def test_list_status_and_the_control_room_agree_on_an_agent_whose_program_ended(cli: Cli, server: Server) -> None:
+    """One computation of whether an agent runs: `list` does not say all is well while `status`
+    and the control room say an agent is down."""
+    from tmux_agency.doors.tmux import Tmux
+    from tmux_agency.services.dashboard import Dashboard
+
+    from .test_bus import kill_program
+
+    assert cli("create", "Pair", "--agents", "left,right").returncode == 0
+    right = next(a for a in status(cli)[0]["agents"] if a["name"] == "right")
+    kill_program(server, right["pane_id"])
+
+    def down_in_status() -> list[str]:
+        return [a["name"] for a in status(cli)[0]["agents"] if a["state"] == "down"]
+
+    assert wait_for(down_in_status) == ["right"]
+    assert "Pair  running  3 agents (1 down)" in cli("list").stdout
+    assert json.loads(cli("list", "--json").stdout)[0]["down"] == ["right"]
+    [view] = Dashboard(cli.workspace, Tmux(server.socket_name)).agencies()
+    assert [a.name for a in view.agents if a.state == "down"] == ["right"]
+
+
 def test_a_vanished_session_shows_as_stopped_and_restore_brings_it_back(cli: Cli, server: Server) -> None:
     assert cli("create", "Ops", "--agents", "watcher").returncode == 0
     assert cli("send", "Ops", "watcher", "STATUS note for later").returncode == 0

@@ -59,9 +59,12 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from tmux_agency.services.agencies import records_as_seen
+    from tmux_agency.services.agent_state import agents_down
 
     ws = workspace_of(args)
-    records = records_as_seen(ws, tmux_of(args))
+    tmux = tmux_of(args)
+    records = records_as_seen(ws, tmux)
+    down = agents_down(ws, records, tmux.list_panes()) if any(r.status == "running" for r in records) else {}
     if args.json:
         print_json(
             [
@@ -71,6 +74,7 @@ def cmd_list(args: argparse.Namespace) -> int:
                     "session": r.session,
                     "coordinator": r.spec.coordinator.name,
                     "agents": [a.name for a in r.agents],
+                    "down": down.get(r.name, [a.name for a in r.agents]) if r.status == "running" else [a.name for a in r.agents],
                     "capabilities": r.spec.capabilities,
                     "created_at": r.created_at.isoformat(),
                 }
@@ -84,7 +88,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     width = max(len(r.name) for r in records)
     for r in records:
         mark = "●" if r.status == "running" else "○"
-        print(f"{mark} {r.name:<{width}}  {r.status:<8} {len(r.agents)} agents  {', '.join(r.spec.capabilities)}")
+        lost = len(down.get(r.name, [])) if r.status == "running" else 0
+        agents = f"{len(r.agents)} agents" + (f" ({lost} down)" if lost else "")
+        print(f"{mark} {r.name:<{width}}  {r.status:<8} {agents}  {', '.join(r.spec.capabilities)}")
     return 0
 
 

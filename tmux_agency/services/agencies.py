@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import shutil
@@ -18,6 +17,7 @@ from tinydb import Query
 
 from tmux_agency.doors import registry as reg
 from tmux_agency.doors.activity import activity_log_path, log_activity
+from tmux_agency.services.agent_state import program_state
 from tmux_agency.services.briefings import compose_briefing, default_agent_briefing
 from tmux_agency.services.delivery import type_into_agent
 from tmux_agency.models.errors import AgencyError, UsageError, WorldError
@@ -25,7 +25,7 @@ from tmux_agency.models.schema import AgencyRecord, AgencySpec, AgentRecord, Age
 from tmux_agency.doors.processes import ProcessTable
 from tmux_agency.services.programs import classify, profile_for, program_running, takes_text
 from tmux_agency.services.records import get_record, load_records, registry_of, save_record
-from tmux_agency.services.specs import load_spec, templates
+from tmux_agency.services.specs import load_spec
 from tmux_agency.doors.tmux import Tmux
 from tmux_agency.doors.workspace import (
     AGENCY_ENV,
@@ -453,9 +453,7 @@ def agency_status(ws: Workspace, tmux: Tmux, name: str | None = None) -> list[di
         by_id = {p.pane_id: p for p in own}
         agents = []
         for agent in record.agents:
-            pane = by_id.get(agent.pane_id or "")
-            profile = profile_for(agent.program, ws.root)
-            running = pane is not None and not pane.dead and program_running(profile, pane.pane_pid, table)
+            state, profile, why = program_state(ws, record.session, agent.pane_id, agent.program, by_id, table)
             agents.append(
                 {
                     "name": agent.name,
@@ -463,8 +461,9 @@ def agency_status(ws: Workspace, tmux: Tmux, name: str | None = None) -> list[di
                     "window": agent.window,
                     "pane_id": agent.pane_id,
                     "program": agent.program,
-                    "profile": profile.name,
-                    "state": "running" if running else "down",
+                    "profile": profile.name if profile else None,
+                    "state": state,
+                    **({"error": why} if why else {}),
                 }
             )
         views.append(

@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from tmux_agency.doors import registry as reg
+from tmux_agency.services.agent_state import program_state
 from tmux_agency.services.bus import HISTORY, payload_summary
 from tmux_agency.services.delivery import visible_text
 from tmux_agency.models.errors import AgencyError, WorldError
 from tmux_agency.doors.processes import ProcessTable
-from tmux_agency.services.programs import ProgramProfile, profile_for, program_running, screen_state
+from tmux_agency.services.programs import ProgramProfile, screen_state
 from tmux_agency.services.records import raw_records
 from tmux_agency.doors.registry import Registry
 from tmux_agency.doors.tmux import Tmux
@@ -184,19 +185,11 @@ class Dashboard:
         for record in sorted(records, key=lambda r: r["name"]):
             found = []
             for agent in record.get("agents", []):
-                pane = panes.get(agent.get("pane_id") or "")
-                if pane is not None and pane.session != record.get("session"):
-                    pane = None  # a pane id reused by another session after a server restart
-                try:
-                    profile = profile_for(agent["program"], self.ws.root)
-                except AgencyError as exc:  # a broken profiles/*.json: say so, show the rest
-                    self.profile_error, profile = str(exc), None
-                if profile is None:
-                    state = "unknown"
-                elif pane is None or pane.dead or not program_running(profile, pane.pane_pid, table):
-                    state = "down"
-                else:
-                    state = "look" if self._wanted(pane.pane_id, capture, budget) else "running"
+                state, profile, why = program_state(self.ws, record.get("session"), agent.get("pane_id"), agent["program"], panes, table)
+                if why:
+                    self.profile_error = why
+                if state == "running" and self._wanted(agent["pane_id"], capture, budget):
+                    state = "look"  # its screen tells more: busy, idle, a dialog
                 found.append((agent, profile, state))
             looked_at.append((record, found))
         to_capture = [agent["pane_id"] for _, found in looked_at for agent, _, state in found if state == "look"]
