@@ -452,3 +452,20 @@ def test_agent_states_come_from_the_pane(cli: Cli, server: Server, monkeypatch: 
     pane = json.loads(cli("status", "States", "--json").stdout)["agents"][1]["pane_id"]
     server.cmd("send-keys", "-t", pane, "C-c")  # a person stops the program
     wait_for(lambda: state("worker") == "down")
+
+
+def test_every_key_in_the_table_is_bound_shown_in_the_help_and_works() -> None:
+    """The key table is the one place keys are written: each action it names exists, each key
+    shows in the help, and each key in the bar is bound or handled by a widget."""
+    from tmux_agency.tui import keys
+    from tmux_agency.tui.app import ControlRoom
+
+    bound = {b.action for b in ControlRoom.BINDINGS}
+    help_text = keys.help_text()
+    for key in keys.KEYS:
+        assert f"[b]{key.help_shown or key.shown}[/b]" in help_text and key.help in help_text
+        if key.action:
+            assert hasattr(ControlRoom, f"action_{key.action}"), key
+        if key.binding:
+            assert key.action in bound, key
+    assert {action for *_, action in keys.palette()} <= {k.action for k in keys.KEYS}

@@ -18,7 +18,6 @@ from pathlib import Path
 from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
@@ -27,6 +26,7 @@ from tmux_agency.services.dashboard import AgencyView, AgentView, Dashboard, reg
 from tmux_agency.models.errors import AgencyError, WorldError
 from tmux_agency.doors.tmux import Tmux
 from tmux_agency.tui.screens.dialogs import ConfirmScreen, HelpScreen, PromptScreen, RejectScreen
+from tmux_agency.tui import keys
 from tmux_agency.tui.screens.main import ControlRoomScreen
 from tmux_agency.tui.screens.new_agency import NewAgencyScreen
 from tmux_agency.tui.widgets.agencies import AgencyList
@@ -38,11 +38,6 @@ from tmux_agency.doors.workspace import Workspace
 
 DISPATCH_S = 5.0  # due check-ins and queued messages: a person's scale, not a tight loop
 BASE_CHECK_S = 5.0  # the base branch moving behind the gate's back: git, not the registry, says so
-KEY_BAR = (
-    "[b]enter[/] jump  [b]a[/] approve  [b]r[/] reject  [b]m[/] message  [b]d[/] deploy  [b]n[/] new  "
-    "[b]k[/] kill  [b]/[/] filter  [b]tab[/] pane  [b]?[/] help  [b]^p[/] palette  [b]q[/] quit"
-)
-
 Attach = Callable[["ControlRoom", Tmux, str, str], None]
 
 
@@ -58,18 +53,7 @@ class ControlRoom(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "tmux-agency"
 
-    BINDINGS = [
-        Binding("q", "quit", "quit"),
-        Binding("question_mark", "help", "help"),
-        Binding("a", "approve", "approve"),
-        Binding("r", "reject", "reject"),
-        Binding("m", "message", "message"),
-        Binding("d", "deploy", "deploy"),
-        Binding("n", "new_agency", "new"),
-        Binding("k", "kill_agency", "kill"),
-        Binding("slash", "filter", "filter"),
-        Binding("escape", "clear_filter", "clear filter", show=False),
-    ]
+    BINDINGS = keys.bindings()
 
     def __init__(
         self,
@@ -123,7 +107,7 @@ class ControlRoom(App[None]):
         # A fixed key bar rather than Textual's Footer: the Footer rebuilds itself on every focus
         # change (its bindings follow the focused widget), which cost ~100 ms per tab at 100k
         # messages; every key here is the app's own, whatever has focus.
-        yield Static(KEY_BAR, id="keybar")
+        yield Static(keys.key_bar(), id="keybar")
 
     def on_mount(self) -> None:
         self.query_one("#agencies").border_title = "Agencies"
@@ -571,15 +555,8 @@ class ControlRoom(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        yield SystemCommand("Approve", "Approve the selected work (merge it)", self.action_approve)
-        yield SystemCommand("Reject", "Reject the selected work with feedback", self.action_reject)
-        yield SystemCommand("Jump to pane", "Go to the selected agent's tmux pane", self.action_jump)
-        yield SystemCommand("Send message", "Send a message to the selected agent", self.action_message)
-        yield SystemCommand("Create agency", "Start an agency from a template", self.action_new_agency)
-        yield SystemCommand("Kill agency", "Stop the selected agency", self.action_kill_agency)
-        yield SystemCommand("Deploy", "Test a branch of the selected agency in the sandbox", self.action_deploy)
-        yield SystemCommand("Filter feed", "Filter the message feed", self.action_filter)
-        yield SystemCommand("Keys", "Show every key", self.action_help)
+        for title, description, action in keys.palette():
+            yield SystemCommand(title, description, getattr(self, f"action_{action}"))
 
 
 def snapshot(ws: Workspace, tmux: Tmux, path: Path, size: tuple[int, int], clock: Callable[[], datetime] | None = None) -> None:

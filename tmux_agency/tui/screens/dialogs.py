@@ -11,6 +11,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from tmux_agency.tui import keys
+
 
 class ConfirmScreen(ModalScreen[bool]):
     """Yes or no; `y`/enter confirm, `n`/escape cancel."""
@@ -109,30 +111,12 @@ class RejectScreen(ModalScreen["tuple[str, str] | None"]):
         self.dismiss(None)
 
 
-HELP = """\
-[b]Control room keys[/b]
-
-  [b]tab[/b] / [b]shift+tab[/b]  move between panes
-  [b]↑ ↓[/b]            select an agency, agent or approval; scroll the feed and the task graph
-  [b]enter[/b]          jump to the selected agent's pane (outside tmux: attach; detach to come back)
-  [b]m[/b]              send a message to the selected agent (or the agency's coordinator)
-  [b]a[/b]              approve the selected approval (asks to confirm; merges the branch)
-  [b]r[/b]              reject it, with feedback that goes back to the agency
-  [b]d[/b]              deploy a branch of the selected agency to the sandbox
-  [b]n[/b]              create an agency from a template
-  [b]k[/b]              kill the selected agency (asks to confirm)
-  [b]/[/b]              filter the message feed: words, agency:NAME, type:TASK · escape clears
-  [b]ctrl+p[/b]         command palette: every action
-  [b]?[/b]              this help            [b]q[/b]  quit
-"""
-
-
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss_help", "close")]
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog help"):
-            yield Static(HELP)
+            yield Static(keys.help_text())
 
     def action_dismiss_help(self) -> None:
         self.dismiss(None)
