@@ -27,7 +27,7 @@ raises the bar and shows what it sees; protecting the branch on the remote is wh
 
 from __future__ import annotations
 
-from collections import namedtuple
+from dataclasses import dataclass
 from pathlib import Path
 
 from tmux_agency.doors import git
@@ -40,12 +40,14 @@ BASE_LOG = "base_log.jsonl"
 SHOWN = 20  # commits listed per branch; the count says how many there are
 
 
-class Drift(namedtuple("Drift", "branch since rewritten commits")):
-    """branch: str; since: the last known-good commit; rewritten: that commit when it is no
-    longer on the branch, else None; commits: [{sha, short, author, date, subject}] that no
-    approval made, newest first (faces list the first SHOWN)."""
+@dataclass(frozen=True)
+class Drift:
+    """What reached a base branch without an approval."""
 
-    __slots__ = ()
+    branch: str
+    since: str  # the last known-good commit
+    rewritten: str | None  # that commit, when it is no longer on the branch
+    commits: list[dict]  # [{sha, short, author, date, subject}] no approval made, newest first (faces list SHOWN)
 
     def headline(self) -> str:
         what = []

@@ -16,6 +16,8 @@ The agencies are the registered ones (running or stopped) and those defined but 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from tmux_agency.doors import registry as reg
 from tmux_agency.models.errors import UsageError
 from tmux_agency.doors.registry import Registry
@@ -28,18 +30,16 @@ if TYPE_CHECKING:
 OPEN_STATES = ("submitted", "working", "blocked", "in_review")
 
 
-class AgencyView:
+@dataclass(frozen=True)
+class Candidate:
     """One agency as selection sees it."""
 
-    __slots__ = ("name", "status", "capabilities", "load", "reviewed", "approved_first")
-
-    def __init__(self, name: str, status: str, capabilities: list[str], load: int, reviewed: int, approved_first: int) -> None:
-        self.name = name
-        self.status = status  # running | stopped | not running (defined, never started here)
-        self.capabilities = capabilities
-        self.load = load
-        self.reviewed = reviewed
-        self.approved_first = approved_first
+    name: str
+    status: str  # running | stopped | not running (defined, never started here)
+    capabilities: list[str]
+    load: int
+    reviewed: int
+    approved_first: int
 
     @property
     def approval_rate(self) -> float | None:
@@ -66,17 +66,15 @@ class AgencyView:
         }
 
 
+@dataclass(frozen=True)
 class Choice:
-    __slots__ = ("agency", "reason", "candidates", "needs")
-
-    def __init__(self, agency: str, reason: str, candidates: list[AgencyView], needs: list[str]) -> None:
-        self.agency = agency
-        self.reason = reason
-        self.candidates = candidates
-        self.needs = needs  # as checked: stripped, each once
+    agency: str
+    reason: str
+    candidates: list[Candidate]
+    needs: list[str]  # as checked: stripped, each once
 
 
-def agencies(ws: Workspace) -> list[AgencyView]:
+def agencies(ws: Workspace) -> list[Candidate]:
     """Every agency with its capabilities, load and record: registered ones first, by name."""
     from tmux_agency.services.specs import templates
     from tmux_agency.services.metrics import first_review_outcomes
@@ -101,7 +99,7 @@ def agencies(ws: Workspace) -> list[AgencyView]:
         approved[agency] = approved.get(agency, 0) + (1 if outcome["approved"] else 0)
     rank = {"running": 0, "stopped": 1, "not running": 2}
     views = [
-        AgencyView(name, status, caps, load.get(name, 0), reviewed.get(name, 0), approved.get(name, 0))
+        Candidate(name, status, caps, load.get(name, 0), reviewed.get(name, 0), approved.get(name, 0))
         for name, (status, caps) in found.items()
     ]
     return sorted(views, key=lambda v: (rank.get(v.status, 3) > 1, v.name))
@@ -117,7 +115,7 @@ def known_agency(ws: Workspace, name: str) -> bool:
     return (ws.agencies_dir / name / "agency.json").is_file() or (starters_dir() / name / "agency.json").is_file()
 
 
-def _ranking(view: AgencyView) -> tuple[int, int, float, str]:
+def _ranking(view: Candidate) -> tuple[int, int, float, str]:
     return (0 if view.status == "running" else 1, view.load, -view.smoothed_rate, view.name)
 
 
@@ -143,7 +141,7 @@ def choose_agency(ws: Workspace, needs: list[str]) -> Choice:
     return Choice(best.name, _reason(best, others, needs), fits, needs)
 
 
-def _reason(best: AgencyView, others: list[AgencyView], needs: list[str]) -> str:
+def _reason(best: Candidate, others: list[Candidate], needs: list[str]) -> str:
     have = ",".join(needs)
     if not others:
         return f"chose {best.name}: the only agency that has {have}; {_tasks(best.load)}; {best.record_text()}"
@@ -165,5 +163,5 @@ def _tasks(n: int) -> str:
     return f"{n} open task" + ("" if n == 1 else "s")
 
 
-def _pct(view: AgencyView) -> str:
+def _pct(view: Candidate) -> str:
     return f"{view.approval_rate:.0%}" if view.reviewed else "no reviews"
