@@ -31,7 +31,7 @@ Anything else — outside tmux, a pane of the person's own tmux server, a sessio
 the agencies' server that their terminal shows — is taken for a human. TMUX_AGENCY_AGENCY, when
 set, refuses as well: a hint that can only refuse, never admit.
 
-What this cannot see (the README's threat model): processes that other programs of the same
+What this cannot see (the threat model in docs/concepts.md): processes that other programs of the same
 user start on an agent's request — the user's own tmux server (send-keys, run-shell,
 new-session there), systemd-run, cron, ssh to localhost — and, on a server tmux-agency did not
 start, orphans (they go to init). Agents run as the user, so they can also run `git merge` or

@@ -4,7 +4,7 @@ Sources: registry/task_graph.json (each task's history of states), registry/revi
 (every enqueue and decision of the approval queue, written by tasks.on_approval; items from
 before it existed are read from approval_queue.json), registry/messages.jsonl (streamed once,
 line by line: handoffs, QA results, review scores, messages per day) and agencies/*/lessons.md.
-The formulas are in the README ("Tasks, capabilities and metrics"); `compute` returns a plain
+The formulas are in docs/concepts.md ("Tasks, capabilities and metrics"); `compute` returns a plain
 dict — what `tmux-agency metrics --json` prints and the control room draws.
 """
 
