@@ -43,7 +43,7 @@ def cmd_create(args: argparse.Namespace) -> int:
         tmux,
         args.name,
         agents=split_names(args.agents, "agents"),
-        coordinator=split_names(args.coordinator, "coordinator")[0] if args.coordinator is not None else None,
+        coordinator=next(iter(split_names(args.coordinator, "coordinator") or []), None),
         capabilities=split_names(args.capabilities, "capabilities"),
         program=args.program,
         progress=progress,

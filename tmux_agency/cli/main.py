@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return 2
     try:
-        return args.func(args)
+        return args.func(args)  # type: ignore[attr-defined]  # a Namespace, or _plain_send's stand-in
     except AgencyError as exc:
         print(f"{PROG}: {error_line(str(exc))}", file=sys.stderr)
         return exc.exit_code

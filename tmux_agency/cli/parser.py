@@ -34,7 +34,7 @@ def _parser_class() -> type[argparse.ArgumentParser]:
         def _get_formatter(self) -> argparse.HelpFormatter:
             # argparse measures the terminal with shutil, whose import costs ~5 ms (and
             # add_argument makes a formatter even when no help is printed).
-            return self.formatter_class(prog=self.prog, width=_help_width())
+            return argparse.HelpFormatter(prog=self.prog, width=_help_width())
 
     return Parser
 
@@ -45,7 +45,7 @@ def _help_width() -> int:
         columns = int(os.environ["COLUMNS"])
     except (KeyError, ValueError):
         try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]  # None: AttributeError below
         except (AttributeError, ValueError, OSError):
             columns = 80
     return max(columns - 2, 11)

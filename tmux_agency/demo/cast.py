@@ -88,7 +88,7 @@ def task_of(text: str, payload: dict[str, Any] | None = None) -> str:
 
 def react(actor: Actor, text: str, inter: dict[str, Any] | None) -> bool:
     """Play the actor's part for one message; False when the message is not part of the story."""
-    role = (actor.agency, "coordinator" if actor.is_coordinator() else actor.name)
+    role = (actor.agency or "", "coordinator" if actor.is_coordinator() else actor.name)
     handler = _ROLES.get(role)
     if handler is None:
         return False

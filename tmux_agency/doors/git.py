@@ -85,7 +85,7 @@ def is_ancestor(repo: Path, commit: str, of: str) -> bool:
     return git(repo, "merge-base", "--is-ancestor", commit, of, check=False).returncode == 0
 
 
-def commits(repo: Path, tip: str, excluding: list[str] = (), limit: int = 0) -> list[dict[str, str]]:
+def commits(repo: Path, tip: str, excluding: list[str] | tuple[str, ...] = (), limit: int = 0) -> list[dict[str, str]]:
     """Commits reachable from `tip` and from none of `excluding` (commits that no longer exist are
     skipped), newest first: sha, short, author, date, subject, parents (space-separated)."""
     fields = "%H%x1f%h%x1f%an%x1f%aI%x1f%P%x1f%s"

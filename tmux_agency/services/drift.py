@@ -139,7 +139,7 @@ def check(ws: Workspace) -> list[Drift]:
     """Every recorded base branch that moved behind the gate's back (usually none)."""
     records = _records(ws)
     found = []
-    for branch in dict.fromkeys(r.get("branch") for r in records if r.get("branch")):
+    for branch in dict.fromkeys(str(r["branch"]) for r in records if r.get("branch")):
         drift = check_branch(ws, branch, records=records)
         if drift is not None:
             found.append(drift)

@@ -170,7 +170,7 @@ class ProgramProfile:
         for key in ("name", "command", "process"):
             if not isinstance(data.get(key), str) or not data[key]:
                 raise fail(f"field {key!r} must be a non-empty string")
-        checks = {
+        checks: dict[str, type | tuple[type, ...]] = {
             "description": str, "start": (str, type(None)), "ready": (str, type(None)),
             "startup_delay_s": (int, float), "paste": str, "submit_keys": list, "submit_delay_ms": int,
             "accepts_messages": bool, "accepts_while_busy": bool, "input_echo": bool, "pasted": (str, type(None)),

@@ -170,7 +170,7 @@ def critical_path(tasks: Iterable[Any]) -> list[str]:
     for tid in topological_order(live):
         task = by_id[tid]
         own = PRIORITY_WEIGHT.get(_get(task, "priority"), 2)
-        length, weight, path = 0, 0, []
+        length, weight, path = 0, 0, list[str]()
         for dep in sorted(set(_get(task, "after")), key=id_key):
             if dep in best and best[dep][:2] > (length, weight):
                 length, weight, path = best[dep]
@@ -437,10 +437,10 @@ def add_task(
         after = [_resolve(ids, a) for a in after]
         number = max((id_key(i)[1] for i in ids if id_key(i)[0] == 0), default=0) + 1
         doc_id = max((int(k) for k in docs if k.isdigit()), default=0) + 1
-        record = TaskRecord(
-            id=f"T-{number}", title=title, agency=agency, needs=list(needs or []), after=after,
-            priority=priority, created_at=now, updated_at=now, reason=reason,
-        )  # fmt: skip
+        record = TaskRecord.model_validate({  # validated: priority and the times come as text
+            "id": f"T-{number}", "title": title, "agency": agency, "needs": list(needs or []), "after": after,
+            "priority": priority, "created_at": now, "updated_at": now, "reason": reason,
+        })  # fmt: skip
         doc = record.model_dump(mode="json")
         _step(doc, "submitted", "added", by, doc["created_at"])
         docs[str(doc_id)] = doc

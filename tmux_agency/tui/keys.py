@@ -56,7 +56,7 @@ def bindings() -> list[Binding]:
     bound = [k for k in KEYS if k.binding]
     first = [k for k in bound if k.action in ("quit", "help")]
     first.sort(key=lambda k: k.action != "quit")
-    return [Binding(k.binding, k.action, k.bar or k.shown) for k in first + [k for k in bound if k not in first]] + list(HIDDEN)
+    return [Binding(k.binding or "", k.action or "", k.bar or k.shown) for k in first + [k for k in bound if k not in first]] + list(HIDDEN)
 
 
 def key_bar() -> str:
