@@ -32,6 +32,17 @@ def real(program: str) -> Path:
     return found
 
 
+@pytest.fixture(autouse=True)
+def nothing_left_running(isolated_home: Path):
+    """However a test ends, no program it started outlives it (Gemini CLI shrugs off the hang-up
+    of a killed tmux server): everything still running with the test's HOME is ended."""
+    yield
+    from tmux_agency.doors.processes import _all_pids, _environment, end_processes, start_time
+
+    home = str(isolated_home).encode()
+    end_processes([(pid, start_time(pid)) for pid in _all_pids() if _environment(pid).get(b"HOME") == home and pid != os.getpid()])
+
+
 @pytest.fixture
 def api(tmp_path: Path):
     server = StandIn(log=str(tmp_path / "api.jsonl")).start()
@@ -311,3 +322,14 @@ def test_gemini_a_message_never_answers_its_first_run_dialogs_and_arrives_once_t
     assert sum(t.startswith("#") for t in texts()) == 1, "the briefing arrived once"
     states = [m["state"] for m in json.loads(gemini_lab("inbox", "Solo", "lead", "--json").stdout)]
     assert states == ["delivered"] * 4, states
+
+    # Gemini CLI restarts itself after the trust dialog, as a child process: kill ends it too.
+    home = os.environ["HOME"].encode()
+    assert gemini_lab("kill", "Solo").returncode == 0
+
+    def geminis() -> list[int]:
+        from tmux_agency.doors.processes import _all_pids, _environment, _proc_args
+
+        return [p for p in _all_pids() if "gemini" in (_proc_args(p) or "") and _environment(p).get(b"HOME") == home]
+
+    wait_for(lambda: not geminis(), timeout=10)
