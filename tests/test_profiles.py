@@ -177,6 +177,9 @@ def test_an_answered_question_in_the_scrollback_is_no_dialog() -> None:
         ({"dialogs": [{"name": "t", "match": ["x"], "action": "a", "lines": 0}]}, "dialogs[0]: field 'lines'"),
         ({"dialogs": [{"name": "t", "match": ["x"], "action": "a"}] * 2}, "a second dialog named 't'"),
         ({"states": {"busy": ["[unclosed"]}}, "states.busy: pattern '[unclosed' is not a valid"),
+        ({"unset_env": ["CI; rm -rf ~"]}, "'unset_env' must list environment variable names"),
+        ({"unset_env": ["CI\n"]}, "'unset_env' must list environment variable names"),
+        ({"unset_env": "CI"}, "'unset_env' has the wrong type"),
     ],
 )
 def test_a_broken_profile_field_is_named(change: dict, needle: str) -> None:

@@ -193,6 +193,14 @@ def test_claude_a_message_sent_while_it_asks_permission_leaves_the_tool_call_unr
     assert agent_state(claude_lab, server, "dev") == "dialog"
 
 
+def shows_on(server: Server, target: str, text: str, timeout: float) -> None:
+    """Wait until the pane shows `text`; fail with what it shows instead (a CI log is all we see)."""
+    deadline = time.monotonic() + timeout
+    while text not in (now := screen(server, target)):
+        assert time.monotonic() < deadline, f"{text!r} not on screen within {timeout}s; it shows:\n{now}"
+        time.sleep(0.1)
+
+
 def typed_by_path(api: StandIn, reader, path_part: str) -> list[str]:
     """Every text a program sent to the stand-in as typed by its user, read by `reader`."""
     texts = [reader(body) for path, body in list(api.requests) if body and path_part in path]
@@ -241,7 +249,7 @@ def test_codex_a_message_never_answers_its_trust_dialog_and_arrives_once_it_is_a
     from tmux_agency.demo.standin_api import responses_typed_text
 
     lead = pane(codex_lab, "lead")
-    wait_for(lambda: "Trust this folder?" in screen(server, lead), timeout=60)
+    shows_on(server, lead, "Trust this folder?", timeout=60)
     time.sleep(1.0)
     # Codex's default answer is "Trust and continue": an Enter typed after a message would take it.
     held_untouched(codex_lab, server, "lead", "trust-folder", "STATUS from the test: hello Codex")
@@ -281,6 +289,9 @@ def codex_servers(home: str) -> list[int]:
 def gemini_lab(cli: Cli, api: StandIn, monkeypatch: pytest.MonkeyPatch) -> Cli:
     """An agency of two real Gemini CLIs (lead, dev) whose API is the stand-in."""
     gemini = real("gemini")
+    # As on a CI runner: Gemini CLI runs headless (draws nothing) when it sees CI=true, so its
+    # profile keeps that out of its panes, whatever environment tmux hands them.
+    monkeypatch.setenv("CI", "true")
     monkeypatch.setenv("GEMINI_API_KEY", "standin-key-0123456789")
     monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", api.url)
     monkeypatch.setenv("NO_UPDATE_NOTIFIER", "1")
@@ -297,7 +308,7 @@ def test_gemini_a_message_never_answers_its_first_run_dialogs_and_arrives_once_t
     from tmux_agency.demo.standin_api import gemini_typed_text
 
     lead = pane(gemini_lab, "lead")
-    wait_for(lambda: "Do you trust the files in this folder?" in screen(server, lead), timeout=60)
+    shows_on(server, lead, "Do you trust the files in this folder?", timeout=60)
     time.sleep(1.0)
     held_untouched(gemini_lab, server, "lead", "trust-folder", "STATUS from the test: hello Gemini")
     answered_screen(server, lead, "Do you trust the files in this folder?", ["Enter"])

@@ -172,13 +172,14 @@ def check_program(command: str, path_env: str) -> None:
 # the program ends. The pane keeps its last screen once the program exits (remain-on-exit, set
 # before the program starts, so even one that fails at once leaves its error on screen), and a
 # dead pane takes no input at all. `restore` starts the program again in the same pane.
-_RUN_IN_PANE = '{tmux} set-option -p -t "$TMUX_PANE" remain-on-exit on >/dev/null 2>&1; exec "$@"'
+_RUN_IN_PANE = '{tmux} set-option -p -t "$TMUX_PANE" remain-on-exit on >/dev/null 2>&1; {unset}exec "$@"'
 
 
-def agent_argv(command: str, path_env: str) -> list[str]:
+def agent_argv(command: str, path_env: str, unset_env: tuple[str, ...] = ()) -> list[str]:
     """The argv an agent's pane runs for program `command` (split as a shell would split it, its
     executable found on `path_env` and named by its absolute path, so the pane runs the program
-    that was checked, whatever PATH a login shell would set)."""
+    that was checked, whatever PATH a login shell would set), without the variables `unset_env`
+    names (its profile's)."""
     try:
         words = shlex.split(command)
     except ValueError as exc:
@@ -189,7 +190,9 @@ def agent_argv(command: str, path_env: str) -> list[str]:
     if executable is None:
         raise UsageError(f"program {words[0]!r} not found on PATH")
     tmux_binary = shlex.quote(shutil.which("tmux") or "tmux")
-    return ["/bin/sh", "-c", _RUN_IN_PANE.format(tmux=tmux_binary), "tmux-agency-pane", os.path.abspath(executable), *words[1:]]
+    unset = f"unset {' '.join(shlex.quote(name) for name in unset_env)}; " if unset_env else ""
+    wrapper = _RUN_IN_PANE.format(tmux=tmux_binary, unset=unset)
+    return ["/bin/sh", "-c", wrapper, "tmux-agency-pane", os.path.abspath(executable), *words[1:]]
 
 
 def pane_environment(ws: Workspace, tmux: Tmux, agency: str, agent: str | None) -> dict[str, str]:
@@ -231,7 +234,7 @@ def _start_session(ws: Workspace, tmux: Tmux, spec: AgencySpec, override: str | 
     for position, agent in enumerate(spec.all_agents()):
         env = pane_environment(ws, tmux, spec.name, agent.name)
         program = program_for(ws, agent, override)
-        command = agent_argv(program, env["PATH"])
+        command = agent_argv(program, env["PATH"], profile_for(program, ws.root).unset_env)
         if position == 0:
             pane_id = tmux.new_session(spec.name, agent.name, project, env, command)
         else:
@@ -585,7 +588,7 @@ def _revive_agents(ws: Workspace, tmux: Tmux, record: AgencyRecord) -> tuple[lis
             agents.append(agent)  # running, or stopped, or the user runs something else there
             continue
         env = pane_environment(ws, tmux, record.name, agent.name)
-        command = agent_argv(agent.program, env["PATH"])
+        command = agent_argv(agent.program, env["PATH"], profile_for(agent.program, ws.root).unset_env)
         if gone:
             pane_id = tmux.new_window(record.session, agent.window, project, env, command)
             agent = agent.model_copy(update={"pane_id": pane_id})

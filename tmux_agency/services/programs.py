@@ -65,8 +65,13 @@ _DEFAULTS: dict[str, Any] = {
     # Screens the person must answer before anything is typed (trust this folder, permission to
     # run a command, an update question): while one shows nothing is typed into the pane.
     "dialogs": (),
+    # Environment variables the program must not see. An agent's pane is a terminal with a
+    # program driven through it; variables inherited from where tmux-agency runs can switch a
+    # program to its headless mode (Gemini CLI does with CI=true or GITHUB_ACTIONS=true).
+    "unset_env": (),
 }
 FIELDS = ("name", "command", "process", *_DEFAULTS)
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 DIALOG_FIELDS = ("name", "match", "action", "lines")
 
 
@@ -131,6 +136,7 @@ class ProgramProfile:
     pasted: str | None
     states: dict[str, list[str]]
     dialogs: tuple[Dialog, ...]
+    unset_env: tuple[str, ...]
 
     def __init__(self, name: str, command: str, process: str, **options: Any) -> None:
         unknown = set(options) - set(_DEFAULTS)
@@ -138,6 +144,7 @@ class ProgramProfile:
             raise TypeError(f"unknown profile fields: {', '.join(sorted(unknown))}")
         values = {**_DEFAULTS, "states": {}, **options, "name": name, "command": command, "process": process}
         values["submit_keys"] = tuple(values["submit_keys"])
+        values["unset_env"] = tuple(values["unset_env"])
         values["dialogs"] = tuple(d if isinstance(d, Dialog) else Dialog(**d) for d in values["dialogs"])
         for key in FIELDS:
             object.__setattr__(self, key, values[key])
@@ -174,7 +181,7 @@ class ProgramProfile:
             "description": str, "start": (str, type(None)), "ready": (str, type(None)),
             "startup_delay_s": (int, float), "paste": str, "submit_keys": list, "submit_delay_ms": int,
             "accepts_messages": bool, "accepts_while_busy": bool, "input_echo": bool, "pasted": (str, type(None)),
-            "states": dict, "dialogs": list,
+            "states": dict, "dialogs": list, "unset_env": list,
         }  # fmt: skip
         for key, kind in checks.items():
             if key in data and (not isinstance(data[key], kind) or isinstance(data[key], bool) and kind is not bool):
@@ -189,6 +196,8 @@ class ProgramProfile:
         keys = data.get("submit_keys", ["Enter"])
         if not keys or not all(isinstance(k, str) and re.match(_KEY, k) for k in keys):
             raise fail("field 'submit_keys' must list tmux key names, e.g. [\"Enter\"] or [\"Escape\", \"Enter\"]")
+        if not all(isinstance(n, str) and _ENV_NAME.fullmatch(n) for n in data.get("unset_env", [])):
+            raise fail("field 'unset_env' must list environment variable names, e.g. [\"CI\"]")
         for state, patterns in data.get("states", {}).items():
             if state not in STATES or not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
                 raise fail(f"states.{state} must be one of {STATES} with a list of patterns")
