@@ -31,10 +31,14 @@ from tmux_agency.models.errors import RegistryCorrupt, WorldError
 # (~8 ms together on a slow machine): type checkers read this name as True, Python as False.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from typing import Any, NoReturn
 
     from tinydb import TinyDB
+    from tinydb.table import Document
+    from tinydb.table import Table as TinyTable
+
+    Where = Callable[[dict[str, Any]], bool]  # a test of one document
 
 # The seed's file names, and the check-ins'.
 AGENCIES = "active_agencies.json"
@@ -43,6 +47,8 @@ APPROVALS = "approval_queue.json"
 TASKS = "task_graph.json"
 SCHEDULE = "schedule.json"
 TABLE_FILES = (AGENCIES, MESSAGES, APPROVALS, TASKS)
+# The folder of the per-pane delivery locks and claims (services/delivery.py's pane_lock).
+PANE_LOCKS = ".panes"
 
 # What every document of a registry file holds, table by table: the fields its writers always
 # give it and its readers index without a default (`task["state"]`, `record["agents"]`). They
@@ -158,6 +164,22 @@ class Registry:
             after = json.dumps(data, ensure_ascii=False)
             if after != before:
                 self._write_atomic(self.path(name), after)
+
+    @contextmanager
+    def change(self, name: str, table: str = "_default") -> Iterator[Table]:
+        """Table `table` of file `name`, locked, for services to change by plain field values
+        (`queue.remove(id=...)`) rather than TinyDB queries of their own; written atomically when
+        the block ends, nothing written if it raised (see `transaction`)."""
+        with self.transaction(name) as db:
+            yield Table(db, db.table(table))
+
+    def exists(self, name: str) -> bool:
+        """Whether registry file or log `name` has ever been written."""
+        return os.path.exists(self.path(name))
+
+    def pane_locks(self) -> Path:
+        """The folder where deliveries lock and claim each pane (services/delivery.py)."""
+        return self.path(PANE_LOCKS)
 
     def snapshot(self, name: str) -> TinyDB:
         """A read-only TinyDB on file `name` as it is now (no lock: files are replaced whole)."""
@@ -390,6 +412,88 @@ class _Given:
         return self.storage
 
 
+class Table:
+    """One table of a registry file inside `Registry.change`: documents are found and changed by
+    plain criteria — field=value pairs, all of which must hold (a document without the field
+    does not match), or a predicate `where(document) -> bool`, or a document id — so no service
+    builds a TinyDB query. Documents come back as TinyDB stores them: dicts with a `doc_id`."""
+
+    def __init__(self, db: TinyDB, table: TinyTable) -> None:
+        self._db, self._table = db, table
+
+    def table(self, name: str) -> Table:
+        """Another table of the same file, in the same transaction (a file's `meta` beside its
+        documents)."""
+        return Table(self._db, self._db.table(name))
+
+    def all(self) -> list[Document]:
+        return self._table.all()
+
+    def doc_ids(self) -> list[int]:
+        return [doc.doc_id for doc in self._table.all()]
+
+    def find(self, where: Where | None = None, **fields: Any) -> list[Document]:
+        """Every document matching the criteria, in insertion order."""
+        return self._table.search(_matching(where, fields))
+
+    def first(self, where: Where | None = None, **fields: Any) -> Document | None:
+        """The first document matching the criteria, or None."""
+        return self._table.get(_matching(where, fields))
+
+    def get(self, doc_id: int) -> Document | None:
+        return self._table.get(doc_id=doc_id)
+
+    def insert(self, document: dict[str, Any], doc_id: int | None = None) -> int:
+        """Add a document, under `doc_id` if given (ValueError if it is taken); return its id."""
+        return self._table.insert(document if doc_id is None else _document(document, doc_id))
+
+    def update(self, fields: dict[str, Any], where: Where | None = None, *, doc_id: int | None = None, **criteria: Any) -> None:
+        """Set `fields` on the document `doc_id`, or on every document matching the criteria."""
+        if doc_id is not None:
+            self._table.update(fields, doc_ids=[doc_id])
+        else:
+            self._table.update(fields, _matching(where, criteria))
+
+    def upsert(self, document: dict[str, Any], where: Where | None = None, *, doc_id: int | None = None, **criteria: Any) -> None:
+        """Update the documents matching the criteria (or `doc_id`) with `document`; insert it
+        if none does (under `doc_id` if given)."""
+        if doc_id is not None:
+            self._table.upsert(_document(document, doc_id))
+        else:
+            self._table.upsert(document, _matching(where, criteria))
+
+    def remove(self, where: Where | None = None, *, doc_id: int | None = None, **criteria: Any) -> list[Document]:
+        """Remove the document `doc_id`, or every document matching the criteria; return them."""
+        if doc_id is not None:
+            doomed = [doc for doc in [self._table.get(doc_id=doc_id)] if doc is not None]
+            self._table.remove(doc_ids=[doc_id])
+        else:
+            test = _matching(where, criteria)
+            doomed = self._table.search(test)
+            self._table.remove(test)
+        return doomed
+
+    def clear(self) -> None:
+        """Remove every document (ids start again at 1)."""
+        self._table.truncate()
+
+
+def _matching(where: Where | None, fields: dict[str, Any]) -> Where:
+    """One test for a predicate and field=value criteria together (no criteria: every document)."""
+    items = tuple(fields.items())
+
+    def test(doc: dict[str, Any]) -> bool:
+        return all(key in doc and doc[key] == value for key, value in items) and (where is None or where(doc))
+
+    return test
+
+
+def _document(fields: dict[str, Any], doc_id: int) -> Document:
+    from tinydb.table import Document
+
+    return Document(fields, doc_id=doc_id)
+
+
 class LineScan:
     """One pass over a JSON-lines log; see Registry.scan_lines."""
 
@@ -421,3 +525,4 @@ class LineScan:
                     continue  # the fragment a killed writer left mid-file: never a committed record
                 if isinstance(record, dict):  # anything else was never a record either ('log --verify' names it)
                     yield start, record
+
