@@ -47,6 +47,10 @@ APPROVALS = "approval_queue.json"
 TASKS = "task_graph.json"
 SCHEDULE = "schedule.json"
 TABLE_FILES = (AGENCIES, MESSAGES, APPROVALS, TASKS)
+# The append-only logs beside them (the message history's name is chain.HISTORY, its door).
+REVIEWS = "reviews.jsonl"  # every enqueue and decision of the approval queue, for the metrics
+APPROVED = "approved.jsonl"  # the documentation of approved work, one record per approval
+BASE_LOG = "base_log.jsonl"  # the commits each branch was based on and brought in (drift)
 # The folder of the per-pane delivery locks and claims (services/delivery.py's pane_lock).
 PANE_LOCKS = ".panes"
 
@@ -341,6 +345,35 @@ class Registry:
         (a partial last line is left for it)."""
         return LineScan(self.path(name), offset, wanted, stop, raw)
 
+    def raw_lines(self, name: str, offset: int = 0, stop: int | None = None) -> RawLines:
+        """The whole lines of log `name` from byte `offset` (up to `stop`) as bytes, unparsed and
+        streamed: for readers that sift 100,000 lines by their bytes before parsing any (the
+        control room's older history, the metrics). Afterwards its `end` is where the next read
+        starts (a partial last line is left for it)."""
+        return RawLines(self.path(name), offset, stop)
+
+    def size(self, name: str) -> int | None:
+        """The size in bytes of log `name`, or None if there is none (or it cannot be read)."""
+        try:
+            return os.path.getsize(self.path(name))
+        except OSError:
+            return None
+
+    def tail_start(self, name: str, max_bytes: int) -> int | None:
+        """Where the first whole line within the last `max_bytes` of log `name` starts (0 if the
+        log is no longer), or None if there is no log: a reader that shows the newest lines
+        first need not read the rest."""
+        size = self.size(name)
+        if size is None:
+            return None
+        start = max(0, size - max_bytes)
+        if start:
+            with open(self.path(name), "rb") as handle:
+                handle.seek(start)
+                handle.readline()  # skip the partial first line
+                start = handle.tell()
+        return start
+
     def last_line(self, name: str) -> dict[str, Any] | None:
         """The last complete record of log `name`, read backwards from its end (cheap at any size)."""
         try:
@@ -526,3 +559,24 @@ class LineScan:
                 if isinstance(record, dict):  # anything else was never a record either ('log --verify' names it)
                     yield start, record
 
+
+class RawLines:
+    """One pass over the whole lines of a log, as bytes; see Registry.raw_lines."""
+
+    def __init__(self, path: Path, offset: int, stop: int | None) -> None:
+        self.path, self.stop = path, stop
+        self.end = offset
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            handle = open(self.path, "rb")
+        except FileNotFoundError:
+            return
+        stop = self.stop
+        with handle:
+            handle.seek(self.end)
+            for line in handle:
+                if not line.endswith(b"\n") or (stop is not None and self.end + len(line) > stop):
+                    return  # a writer still at work (or killed) on the last line, or past the stop
+                self.end += len(line)
+                yield line

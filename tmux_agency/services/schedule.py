@@ -1,7 +1,7 @@
 """Scheduled check-ins: a message to an agent later, once or every so often — the seed's git
 discipline ("commit your work now") among them.
 
-Check-ins live in registry/schedule.json (TinyDB, through Registry.transaction like every other
+Check-ins live in registry/schedule.json (TinyDB, changed through Registry.change like every other
 table), so they survive restarts of anything. Whatever of tmux-agency runs delivers them: the
 control room on a timer, or `tmux-agency run`, the head-less dispatcher; both call
 `dispatch_due`. A due check-in is claimed — removed, or moved to its next time — under the
