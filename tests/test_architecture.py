@@ -96,6 +96,31 @@ def test_tinydb_and_libtmux_are_each_reached_through_one_door() -> None:
     assert door_bypasses() == set(), "import TinyDB only in doors/registry.py, libtmux only in doors/tmux.py"
 
 
+def registry_file_names() -> set[str]:
+    """The names of the registry's files and logs, as the doors define them."""
+    from tmux_agency.doors import chain, registry
+
+    return {
+        registry.AGENCIES, registry.MESSAGES, registry.APPROVALS, registry.TASKS, registry.SCHEDULE,
+        registry.REVIEWS, registry.APPROVED, registry.BASE_LOG, registry.PANE_LOCKS,
+        chain.HISTORY, chain.KEY_FILE, chain.HEAD_FILE,
+    }  # fmt: skip
+
+
+def test_registry_file_names_are_defined_in_the_doors_only() -> None:
+    """A module outside doors/ that spelled a registry file's name would reach it by path, past
+    the door (docstrings and messages may name the files: only a string that is the name counts)."""
+    names = registry_file_names()
+    spelled = sorted(
+        f"{module_name(path)} spells {node.value!r}"
+        for path in PACKAGE.rglob("*.py")
+        if path.relative_to(PACKAGE).parts[0] != "doors"
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if isinstance(node, ast.Constant) and node.value in names
+    )
+    assert spelled == [], "import the name from doors/registry.py or doors/chain.py"
+
+
 def test_the_checks_see_an_upward_import_a_circle_and_a_door_bypass(tmp_path: Path, monkeypatch) -> None:
     """The checks above are not vacuous: a made-up package breaking each rule is caught."""
     import sys
