@@ -485,7 +485,7 @@ class Table:
         if doc_id is not None:
             self._table.update(fields, doc_ids=[doc_id])
         else:
-            self._table.update(fields, _matching(where, criteria))
+            self._table.update(fields, _matching(where, criteria, required=True))
 
     def upsert(self, document: dict[str, Any], where: Where | None = None, *, doc_id: int | None = None, **criteria: Any) -> None:
         """Update the documents matching the criteria (or `doc_id`) with `document`; insert it
@@ -501,7 +501,7 @@ class Table:
             doomed = [doc for doc in [self._table.get(doc_id=doc_id)] if doc is not None]
             self._table.remove(doc_ids=[doc_id])
         else:
-            test = _matching(where, criteria)
+            test = _matching(where, criteria, required=True)
             doomed = self._table.search(test)
             self._table.remove(test)
         return doomed
@@ -511,8 +511,11 @@ class Table:
         self._table.truncate()
 
 
-def _matching(where: Where | None, fields: dict[str, Any]) -> Where:
-    """One test for a predicate and field=value criteria together (no criteria: every document)."""
+def _matching(where: Where | None, fields: dict[str, Any], required: bool = False) -> Where:
+    """One test for a predicate and field=value criteria together (no criteria: every document,
+    which a change must not take by omission: `clear` says so)."""
+    if required and where is None and not fields:
+        raise TypeError("name the documents to change: field=value criteria, a predicate or a doc_id")
     items = tuple(fields.items())
 
     def test(doc: dict[str, Any]) -> bool:
