@@ -31,10 +31,14 @@ from tmux_agency.models.errors import RegistryCorrupt, WorldError
 # (~8 ms together on a slow machine): type checkers read this name as True, Python as False.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from typing import Any, NoReturn
 
     from tinydb import TinyDB
+    from tinydb.table import Document
+    from tinydb.table import Table as TinyTable
+
+    Where = Callable[[dict[str, Any]], bool]  # a test of one document
 
 # The seed's file names, and the check-ins'.
 AGENCIES = "active_agencies.json"
@@ -43,6 +47,12 @@ APPROVALS = "approval_queue.json"
 TASKS = "task_graph.json"
 SCHEDULE = "schedule.json"
 TABLE_FILES = (AGENCIES, MESSAGES, APPROVALS, TASKS)
+# The append-only logs beside them (the message history's name is chain.HISTORY, its door).
+REVIEWS = "reviews.jsonl"  # every enqueue and decision of the approval queue, for the metrics
+APPROVED = "approved.jsonl"  # the documentation of approved work, one record per approval
+BASE_LOG = "base_log.jsonl"  # the commits each branch was based on and brought in (drift)
+# The folder of the per-pane delivery locks and claims (services/delivery.py's pane_lock).
+PANE_LOCKS = ".panes"
 
 # What every document of a registry file holds, table by table: the fields its writers always
 # give it and its readers index without a default (`task["state"]`, `record["agents"]`). They
@@ -158,6 +168,22 @@ class Registry:
             after = json.dumps(data, ensure_ascii=False)
             if after != before:
                 self._write_atomic(self.path(name), after)
+
+    @contextmanager
+    def change(self, name: str, table: str = "_default") -> Iterator[Table]:
+        """Table `table` of file `name`, locked, for services to change by plain field values
+        (`queue.remove(id=...)`) rather than TinyDB queries of their own; written atomically when
+        the block ends, nothing written if it raised (see `transaction`)."""
+        with self.transaction(name) as db:
+            yield Table(db, db.table(table))
+
+    def exists(self, name: str) -> bool:
+        """Whether registry file or log `name` has ever been written."""
+        return os.path.exists(self.path(name))
+
+    def pane_locks(self) -> Path:
+        """The folder where deliveries lock and claim each pane (services/delivery.py)."""
+        return self.path(PANE_LOCKS)
 
     def snapshot(self, name: str) -> TinyDB:
         """A read-only TinyDB on file `name` as it is now (no lock: files are replaced whole)."""
@@ -319,6 +345,35 @@ class Registry:
         (a partial last line is left for it)."""
         return LineScan(self.path(name), offset, wanted, stop, raw)
 
+    def raw_lines(self, name: str, offset: int = 0, stop: int | None = None) -> RawLines:
+        """The whole lines of log `name` from byte `offset` (up to `stop`) as bytes, unparsed and
+        streamed: for readers that sift 100,000 lines by their bytes before parsing any (the
+        control room's older history, the metrics). Afterwards its `end` is where the next read
+        starts (a partial last line is left for it)."""
+        return RawLines(self.path(name), offset, stop)
+
+    def size(self, name: str) -> int | None:
+        """The size in bytes of log `name`, or None if there is none (or it cannot be read)."""
+        try:
+            return os.path.getsize(self.path(name))
+        except OSError:
+            return None
+
+    def tail_start(self, name: str, max_bytes: int) -> int | None:
+        """Where the first whole line within the last `max_bytes` of log `name` starts (0 if the
+        log is no longer), or None if there is no log: a reader that shows the newest lines
+        first need not read the rest."""
+        size = self.size(name)
+        if size is None:
+            return None
+        start = max(0, size - max_bytes)
+        if start:
+            with open(self.path(name), "rb") as handle:
+                handle.seek(start)
+                handle.readline()  # skip the partial first line
+                start = handle.tell()
+        return start
+
     def last_line(self, name: str) -> dict[str, Any] | None:
         """The last complete record of log `name`, read backwards from its end (cheap at any size)."""
         try:
@@ -390,6 +445,91 @@ class _Given:
         return self.storage
 
 
+class Table:
+    """One table of a registry file inside `Registry.change`: documents are found and changed by
+    plain criteria — field=value pairs, all of which must hold (a document without the field
+    does not match), or a predicate `where(document) -> bool`, or a document id — so no service
+    builds a TinyDB query. Documents come back as TinyDB stores them: dicts with a `doc_id`."""
+
+    def __init__(self, db: TinyDB, table: TinyTable) -> None:
+        self._db, self._table = db, table
+
+    def table(self, name: str) -> Table:
+        """Another table of the same file, in the same transaction (a file's `meta` beside its
+        documents)."""
+        return Table(self._db, self._db.table(name))
+
+    def all(self) -> list[Document]:
+        return self._table.all()
+
+    def doc_ids(self) -> list[int]:
+        return [doc.doc_id for doc in self._table.all()]
+
+    def find(self, where: Where | None = None, **fields: Any) -> list[Document]:
+        """Every document matching the criteria, in insertion order."""
+        return self._table.search(_matching(where, fields))
+
+    def first(self, where: Where | None = None, **fields: Any) -> Document | None:
+        """The first document matching the criteria, or None."""
+        return self._table.get(_matching(where, fields))
+
+    def get(self, doc_id: int) -> Document | None:
+        return self._table.get(doc_id=doc_id)
+
+    def insert(self, document: dict[str, Any], doc_id: int | None = None) -> int:
+        """Add a document, under `doc_id` if given (ValueError if it is taken); return its id."""
+        return self._table.insert(document if doc_id is None else _document(document, doc_id))
+
+    def update(self, fields: dict[str, Any], where: Where | None = None, *, doc_id: int | None = None, **criteria: Any) -> None:
+        """Set `fields` on the document `doc_id`, or on every document matching the criteria."""
+        if doc_id is not None:
+            self._table.update(fields, doc_ids=[doc_id])
+        else:
+            self._table.update(fields, _matching(where, criteria, required=True))
+
+    def upsert(self, document: dict[str, Any], where: Where | None = None, *, doc_id: int | None = None, **criteria: Any) -> None:
+        """Update the documents matching the criteria (or `doc_id`) with `document`; insert it
+        if none does (under `doc_id` if given)."""
+        if doc_id is not None:
+            self._table.upsert(_document(document, doc_id))
+        else:
+            self._table.upsert(document, _matching(where, criteria))
+
+    def remove(self, where: Where | None = None, *, doc_id: int | None = None, **criteria: Any) -> list[Document]:
+        """Remove the document `doc_id`, or every document matching the criteria; return them."""
+        if doc_id is not None:
+            doomed = [doc for doc in [self._table.get(doc_id=doc_id)] if doc is not None]
+            self._table.remove(doc_ids=[doc_id])
+        else:
+            test = _matching(where, criteria, required=True)
+            doomed = self._table.search(test)
+            self._table.remove(test)
+        return doomed
+
+    def clear(self) -> None:
+        """Remove every document (ids start again at 1)."""
+        self._table.truncate()
+
+
+def _matching(where: Where | None, fields: dict[str, Any], required: bool = False) -> Where:
+    """One test for a predicate and field=value criteria together (no criteria: every document,
+    which a change must not take by omission: `clear` says so)."""
+    if required and where is None and not fields:
+        raise TypeError("name the documents to change: field=value criteria, a predicate or a doc_id")
+    items = tuple(fields.items())
+
+    def test(doc: dict[str, Any]) -> bool:
+        return all(key in doc and doc[key] == value for key, value in items) and (where is None or where(doc))
+
+    return test
+
+
+def _document(fields: dict[str, Any], doc_id: int) -> Document:
+    from tinydb.table import Document
+
+    return Document(fields, doc_id=doc_id)
+
+
 class LineScan:
     """One pass over a JSON-lines log; see Registry.scan_lines."""
 
@@ -421,3 +561,25 @@ class LineScan:
                     continue  # the fragment a killed writer left mid-file: never a committed record
                 if isinstance(record, dict):  # anything else was never a record either ('log --verify' names it)
                     yield start, record
+
+
+class RawLines:
+    """One pass over the whole lines of a log, as bytes; see Registry.raw_lines."""
+
+    def __init__(self, path: Path, offset: int, stop: int | None) -> None:
+        self.path, self.stop = path, stop
+        self.end = offset
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            handle = open(self.path, "rb")
+        except FileNotFoundError:
+            return
+        stop = self.stop
+        with handle:
+            handle.seek(self.end)
+            for line in handle:
+                if not line.endswith(b"\n") or (stop is not None and self.end + len(line) > stop):
+                    return  # a writer still at work (or killed) on the last line, or past the stop
+                self.end += len(line)
+                yield line

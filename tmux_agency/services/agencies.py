@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from tinydb import Query
 
 from tmux_agency.doors import registry as reg
 from tmux_agency.doors.activity import activity_log_path, log_activity
@@ -280,7 +279,7 @@ def brief_agents(
     ready_since: dict[str, float] = {}
     blocked: dict[str, str] = {}  # agent → the dialog its pane shows
     deadline = time.monotonic() + timeout
-    lock_dir = ws.registry_dir / ".panes"
+    lock_dir = registry_of(ws).pane_locks()
     while pending and time.monotonic() < deadline:
         table = ProcessTable.snapshot()
         panes = {p.pane_id: p for p in tmux.list_panes()}
@@ -506,8 +505,8 @@ def kill_agency(ws: Workspace, tmux: Tmux, name: str) -> KillResult:
         _end(doomed)  # what the hang-up of kill-session did not end
     shared = _end_left_behind(ws, tmux, name)
     dropped = Bus(ws, tmux).drop_queued(name, f"agency {name} was killed before it could be delivered")
-    with registry_of(ws).transaction(reg.AGENCIES) as db:
-        db.remove(Query().name == name)
+    with registry_of(ws).change(reg.AGENCIES) as agencies:
+        agencies.remove(name=name)
     from tmux_agency.services.schedule import cancel_for_agency
 
     cancelled = cancel_for_agency(ws, name)  # creating it again brings its commit reminder back

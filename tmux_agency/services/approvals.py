@@ -17,8 +17,6 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from tinydb import Query
-
 from tmux_agency.doors import git
 
 from tmux_agency.services import tasks
@@ -32,8 +30,6 @@ from tmux_agency.services.records import load_records, registry_of
 from tmux_agency.services.sandbox import Deployment, remove_sandbox
 from tmux_agency.doors.tmux import Tmux
 from tmux_agency.doors.workspace import Workspace
-
-APPROVED_LOG = "approved.jsonl"  # the documentation of approved work, one record per approval
 
 
 def items(ws: Workspace, status: str | None = "pending") -> list[ApprovalItem]:
@@ -79,19 +75,23 @@ def enqueue(ws: Workspace, deployment: Deployment) -> ApprovalItem:
         "decided_by": None,
         "decided_at": None,
     }
-    q = Query()
-    with registry_of(ws).transaction(reg.APPROVALS) as db:
-        existing = db.get((q.agency == deployment.agency) & (q.branch == deployment.branch) & (q.status != "approved"))
+    with registry_of(ws).change(reg.APPROVALS) as queue:
+        existing = queue.first(_not_approved, agency=deployment.agency, branch=deployment.branch)
         if existing is not None:
             item = ApprovalItem.model_validate({**existing, **facts, "revision": existing["revision"] + 1})
-            db.update(item.model_dump(mode="json"), doc_ids=[existing.doc_id])
+            queue.update(item.model_dump(mode="json"), doc_id=existing.doc_id)
         else:
-            next_id = max((doc["id"] for doc in db.all()), default=0) + 1
+            next_id = max((doc["id"] for doc in queue.all()), default=0) + 1
             item = ApprovalItem.model_validate({**facts, "id": next_id, "created_at": utcnow().isoformat()})
-            db.insert(item.model_dump(mode="json"))
+            queue.insert(item.model_dump(mode="json"))
     log_activity(ws.agency_dir(item.agency), "APPROVAL", f"#{item.id} {item.branch} rev {item.revision} waits for review")
     tasks.on_approval(ws, None, item)  # the task it reviews goes in review
     return item
+
+
+def _not_approved(item: dict[str, object]) -> bool:
+    """An item still open to a new revision (rejected or pending; an approved branch is merged)."""
+    return "status" in item and item["status"] != "approved"
 
 
 def _title(ws: Workspace, deployment: Deployment) -> str:
@@ -179,8 +179,8 @@ def check_gate(ws: Workspace, tmux: Tmux) -> None:
 
 def _decide(ws: Workspace, item: ApprovalItem, **changes: object) -> ApprovalItem:
     decided = item.model_copy(update={"decided_by": _who(), "decided_at": utcnow(), "updated_at": utcnow(), **changes})
-    with registry_of(ws).transaction(reg.APPROVALS) as db:
-        db.update(decided.model_dump(mode="json"), Query().id == item.id)
+    with registry_of(ws).change(reg.APPROVALS) as queue:
+        queue.update(decided.model_dump(mode="json"), id=item.id)
     return decided
 
 
@@ -210,7 +210,7 @@ def approve(ws: Workspace, tmux: Tmux, item_id: str | int) -> ApprovalItem:
     except AgencyError:
         pass  # shown as drift later: loud, never silent
     decided = _decide(ws, item, status="approved")
-    registry_of(ws).append_line(APPROVED_LOG, decided.model_dump(mode="json"))
+    registry_of(ws).append_line(reg.APPROVED, decided.model_dump(mode="json"))
     remove_sandbox(ws, tmux, Path(item.worktree) if item.worktree else ws.sandbox_dir / "none", item.session)
     log_activity(ws.agency_dir(item.agency), "APPROVED", f"#{item.id} {item.branch} merged into {item.base} by {decided.decided_by}")
     _tell(ws, tmux, item.agency, f"COMPLETE human: approval #{item.id} — {item.branch} approved and merged into {item.base}.")

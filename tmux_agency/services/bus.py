@@ -213,7 +213,7 @@ class Bus:
         self.tmux = tmux
         self.registry = Registry(ws.registry_dir)
         self.chain = HistoryChain(self.registry)
-        self.lock_dir = ws.registry_dir / ".panes"
+        self.lock_dir = self.registry.pane_locks()
         self._agency_dirs: dict[str, Path] = {}
 
     # --- sending ----------------------------------------------------------------------------
@@ -348,10 +348,8 @@ class Bus:
         return sorted(docs, key=lambda m: (m["time"], m["id"]))
 
     def _enqueue(self, message: Msg, offset: int) -> None:
-        from tinydb import Query
-
-        with self.registry.transaction(reg.MESSAGES) as queue:
-            queue.upsert({**message, "offset": offset}, Query().id == message["id"])
+        with self.registry.change(reg.MESSAGES) as queue:
+            queue.upsert({**message, "offset": offset}, id=message["id"])
 
     def catch_up(self, grace_s: float = CATCH_UP_GRACE_S) -> int:
         """Queue messages whose sender died between persisting and delivering; return how many.
@@ -360,17 +358,15 @@ class Bus:
         it needs: the first sweep of a long history must not hold all of it in memory. Messages
         younger than `grace_s` may still be in their sender's hands, so they wait for a later sweep.
         """
-        from tinydb.table import Document
-
         found = 0
-        with self.registry.transaction(reg.MESSAGES) as db:
-            meta = db.table("checkpoint")
+        with self.registry.change(reg.MESSAGES) as queue:
+            meta = queue.table("checkpoint")
             doc = meta.get(doc_id=1)
             start = doc["offset"] if doc else 0
             deliveries = DeliveredIds(self.registry, start)
             deliveries.read()
             end = deliveries.end  # both passes stop here: what is appended meanwhile waits for the next sweep
-            queued = {d["id"] for d in db.all()}
+            queued = {d["id"] for d in queue.all()}
             horizon = (_now().timestamp() - grace_s)
             checkpoint = end
             done = deliveries.ids | queued
@@ -389,10 +385,10 @@ class Bus:
                 if datetime.fromisoformat(message["time"]).timestamp() > horizon:
                     checkpoint = min(checkpoint, offset)  # too young to judge: look again next time
                     continue
-                db.insert({**message, "offset": offset, "reason": "its sender stopped before delivering it"})
+                queue.insert({**message, "offset": offset, "reason": "its sender stopped before delivering it"})
                 found += 1
             if checkpoint != start:
-                meta.upsert(Document({"offset": checkpoint}, doc_id=1))
+                meta.upsert({"offset": checkpoint}, doc_id=1)
         return found
 
     def deliver(self, agency: str | None = None, agent: str | None = None) -> list[Msg]:
@@ -403,8 +399,6 @@ class Bus:
         pending = self.queued(agency, agent)
         if not pending:
             return []
-        from tinydb import Query
-
         records = {r["name"]: r for r in raw_records(self.ws)}
         # Whether another process delivered a message meanwhile: one read of the history from the
         # oldest pending message on, then only what is appended (not a read per message).
@@ -414,8 +408,8 @@ class Bus:
             offset = message.pop("offset", 0)
             result, elsewhere = self._deliver_one(message, offset, records.get(message["recipient_agency"]), deliveries)
             if result["state"] != "queued":
-                with self.registry.transaction(reg.MESSAGES) as queue:
-                    queue.remove(Query().id == message["id"])
+                with self.registry.change(reg.MESSAGES) as queue:
+                    queue.remove(id=message["id"])
             elif result.get("reason") != message.get("reason"):
                 self._enqueue(result, offset)
             if not elsewhere:
@@ -458,12 +452,9 @@ class Bus:
     def drop_queued(self, agency: str, reason: str) -> int:
         """Take every message waiting for `agency` off the queue for good (its agency is gone),
         recording why in the history; return how many."""
-        from tinydb import Query
-
         self.catch_up(grace_s=0)  # messages whose sender died are waiting too
-        with self.registry.transaction(reg.MESSAGES) as queue:
-            doomed = queue.search(Query().recipient_agency == agency)
-            queue.remove(Query().recipient_agency == agency)
+        with self.registry.change(reg.MESSAGES) as queue:
+            doomed = queue.remove(recipient_agency=agency)
             for message in doomed:
                 self._record_state(message["id"], "dropped", reason)
         return len(doomed)

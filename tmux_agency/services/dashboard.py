@@ -8,7 +8,6 @@ its end first (the first frame must not wait for 100,000 messages), the rest on 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -247,17 +246,9 @@ class Dashboard:
 
     def history_tail(self, max_bytes: int = 512 * 1024) -> HistoryWindow:
         """The newest messages, read from the end of the history: cheap at any size."""
-        path = self.registry.path(HISTORY)
-        try:
-            size = os.path.getsize(path)
-        except OSError:
+        start = self.registry.tail_start(HISTORY, max_bytes)
+        if start is None:
             return HistoryWindow()
-        start = max(0, size - max_bytes)
-        if start:
-            with open(path, "rb") as handle:
-                handle.seek(start)
-                handle.readline()  # skip the partial first line
-                start = handle.tell()
         rows, end = self._rows(start)
         return HistoryWindow(rows=rows, start=start, end=end)
 
@@ -268,16 +259,13 @@ class Dashboard:
         rows = []
         # Streamed line by line, and state events skipped before parsing: the history can be
         # 100,000 messages and more; only the small rows stay in memory.
-        with open(self.registry.path(HISTORY), "rb") as handle:
-            for line in handle:
-                if handle.tell() > window.start:
-                    break
-                if b'"event":"message"' not in line[:60]:
-                    continue
-                try:
-                    rows.append(FeedRow.from_message(json.loads(line)["message"]))
-                except (ValueError, KeyError):
-                    continue  # a torn line left by a killed writer
+        for line in self.registry.raw_lines(HISTORY, stop=window.start):
+            if b'"event":"message"' not in line[:60]:
+                continue
+            try:
+                rows.append(FeedRow.from_message(json.loads(line)["message"]))
+            except (ValueError, KeyError):
+                continue  # a torn line left by a killed writer
         return rows
 
     def history_after(self, window: HistoryWindow) -> list[FeedRow]:

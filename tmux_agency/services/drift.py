@@ -31,12 +31,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tmux_agency.doors import git
+from tmux_agency.doors import registry as reg
 from tmux_agency.models.errors import AgencyError
 from tmux_agency.models.schema import utcnow
 from tmux_agency.services.records import registry_of
 from tmux_agency.doors.workspace import Workspace
 
-BASE_LOG = "base_log.jsonl"
 SHOWN = 20  # commits listed per branch; the count says how many there are
 
 
@@ -84,7 +84,7 @@ def base_branch(ws: Workspace) -> str | None:
 
 
 def _records(ws: Workspace) -> list[dict]:
-    return registry_of(ws).read_lines(BASE_LOG)[0]
+    return registry_of(ws).read_lines(reg.BASE_LOG)[0]
 
 
 def note_baseline(ws: Workspace, why: str, branch: str | None = None, commit: str | None = None) -> None:
@@ -100,10 +100,10 @@ def note_baseline(ws: Workspace, why: str, branch: str | None = None, commit: st
         return
     if not branch or not commit:
         return
-    with registry.lock(BASE_LOG):  # check and append as one step: two creates at once add one
+    with registry.lock(reg.BASE_LOG):  # check and append as one step: two creates at once add one
         if any(r.get("branch") == branch for r in _records(ws)):
             return
-        registry.append_line(BASE_LOG, {"kind": "baseline", "branch": branch, "commit": commit, "why": why, "at": utcnow().isoformat()})
+        registry.append_line(reg.BASE_LOG, {"kind": "baseline", "branch": branch, "commit": commit, "why": why, "at": utcnow().isoformat()})
 
 
 def note_approval(ws: Workspace, approval: int, branch: str, before: str, merged: str, brought: str) -> None:
@@ -115,7 +115,7 @@ def note_approval(ws: Workspace, approval: int, branch: str, before: str, merged
     parents = git.git(project, "rev-parse", f"{merged}^1").stdout.strip()
     clean = drift is None and parents == before  # nothing slipped in between
     new = [c["sha"] for c in git.commits(project, brought, excluding=[before])]
-    registry_of(ws).append_line(BASE_LOG, {
+    registry_of(ws).append_line(reg.BASE_LOG, {
         "kind": "approval", "branch": branch, "commit": merged, "approval": approval, "brought": new,
         "clean": clean, "at": utcnow().isoformat(),
     })  # fmt: skip
@@ -131,7 +131,7 @@ def accept(ws: Workspace, branch: str | None = None) -> dict:
     if not branch or not commit:
         raise UsageError(f"no base branch {branch!r} in {ws.project_dir()}")
     record = {"kind": "accepted", "branch": branch, "commit": commit, "at": utcnow().isoformat()}
-    registry_of(ws).append_line(BASE_LOG, record)
+    registry_of(ws).append_line(reg.BASE_LOG, record)
     return record
 
 

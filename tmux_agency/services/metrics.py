@@ -15,6 +15,7 @@ import re
 from datetime import datetime, timedelta, timezone
 
 from tmux_agency.doors import registry as reg
+from tmux_agency.doors.chain import HISTORY
 from tmux_agency.models.errors import UsageError
 from tmux_agency.doors.registry import Registry
 from tmux_agency.doors.workspace import Workspace, validate_name
@@ -24,8 +25,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
     from typing import Any
 
-HISTORY = "messages.jsonl"  # = bus.HISTORY (not imported: bus pulls in tmux and delivery)
-REVIEW_LOG = "reviews.jsonl"  # = tasks.REVIEW_LOG
 REPORT_EVENTS = ("COMPLETE", "handoff", "deploy")  # an agency saying its work is done
 TREND_DAYS = 14
 FLAG_DROP = 0.2  # a fall of this much (20 points) in first-review approval raises a flag
@@ -80,7 +79,7 @@ def review_events(ws: Workspace) -> list[dict[str, Any]]:
     enqueue at created_at, and the decision at decided_at (a rejected-then-redeployed item,
     which keeps its feedback, as a rejection at created_at)."""
     registry = Registry(ws.registry_dir)
-    events, _ = registry.read_lines(REVIEW_LOG)
+    events, _ = registry.read_lines(reg.REVIEWS)
     logged = {e.get("approval") for e in events}
     for item in registry.documents(reg.APPROVALS):
         if item.get("id") in logged:
@@ -305,23 +304,14 @@ class MessageScan:
         self.counts: dict[tuple[bytes, bytes | None], int] = {}  # (day, agency; None: all) → messages
 
     def update(self, registry: Registry) -> None:
-        try:
-            handle = open(registry.path(HISTORY), "rb")
-        except FileNotFoundError:
+        size = registry.size(HISTORY)
+        if size is None:
             return
-        with handle:
-            if handle.seek(0, 2) < self.offset:
-                self.__init__()  # the log was replaced: start over
-            handle.seek(self.offset)
-            self._read(self._complete(handle))
-
-    def _complete(self, handle: Any) -> Iterator[bytes]:
-        """The file's whole lines, streamed; a partial last line is left for the next read."""
-        for line in handle:
-            if not line.endswith(b"\n"):
-                return
-            self.offset += len(line)
-            yield line
+        if size < self.offset:
+            self.__init__()  # the log was replaced: start over
+        lines = registry.raw_lines(HISTORY, self.offset)  # whole lines: a partial last one waits
+        self._read(lines)
+        self.offset = lines.end
 
     def _read(self, lines: Iterable[bytes]) -> None:
         counts, waiting, handoffs = self.counts, self.waiting, self.handoffs

@@ -29,7 +29,7 @@ def load_records(ws: Workspace) -> list[AgencyRecord]:
     from tmux_agency.models.schema import AgencyRecord
     from tmux_agency.doors.workspace import first_validation_error
 
-    docs = registry_of(ws).snapshot(reg.AGENCIES).all()
+    docs = registry_of(ws).documents(reg.AGENCIES)
     try:
         return [AgencyRecord.model_validate(doc) for doc in docs]
     except ValidationError as exc:
@@ -67,7 +67,5 @@ def raw_agent(record: dict[str, Any], name: str) -> dict[str, Any] | None:
 
 
 def save_record(ws: Workspace, record: AgencyRecord) -> None:
-    from tinydb import Query
-
-    with registry_of(ws).transaction(reg.AGENCIES) as db:
-        db.upsert(record.model_dump(mode="json"), Query().name == record.name)
+    with registry_of(ws).change(reg.AGENCIES) as agencies:
+        agencies.upsert(record.model_dump(mode="json"), name=record.name)

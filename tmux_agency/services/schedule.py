@@ -1,7 +1,7 @@
 """Scheduled check-ins: a message to an agent later, once or every so often — the seed's git
 discipline ("commit your work now") among them.
 
-Check-ins live in registry/schedule.json (TinyDB, through Registry.transaction like every other
+Check-ins live in registry/schedule.json (TinyDB, changed through Registry.change like every other
 table), so they survive restarts of anything. Whatever of tmux-agency runs delivers them: the
 control room on a timer, or `tmux-agency run`, the head-less dispatcher; both call
 `dispatch_due`. A due check-in is claimed — removed, or moved to its next time — under the
@@ -22,7 +22,7 @@ from tmux_agency.models.errors import AgencyError, UsageError
 from tmux_agency.models.schema import Checkin, utcnow
 from tmux_agency.models.names import COORDINATOR_ALIAS
 from tmux_agency.services.records import raw_agent, raw_record
-from tmux_agency.doors.registry import Registry
+from tmux_agency.doors.registry import Registry, Table
 from tmux_agency.doors.tmux import Tmux
 from tmux_agency.doors.workspace import Workspace, validate_name
 
@@ -96,14 +96,12 @@ def _registry(ws: Workspace) -> Registry:
     return Registry(ws.registry_dir)
 
 
-def _next_id(db: Any) -> int:
+def _next_id(checkins: Table) -> int:
     """Ids are never reused, so `cancel 3` can never hit a newer check-in."""
-    from tinydb.table import Document
-
-    meta = db.table("meta")
+    meta = checkins.table("meta")
     doc = meta.get(doc_id=1)
-    last = max([doc["last_id"] if doc else 0, *(d.doc_id for d in db.all())])
-    meta.upsert(Document({"last_id": last + 1}, doc_id=1))
+    last = max([doc["last_id"] if doc else 0, *checkins.doc_ids()])
+    meta.upsert({"last_id": last + 1}, doc_id=1)
     return last + 1
 
 
@@ -136,11 +134,9 @@ def add_checkin(
     if created_by is None:
         sender = sender_from_env()
         created_by = f"{sender[0]}/{sender[1]}" if sender[0] else sender[1]
-    from tinydb.table import Document
-
-    with _registry(ws).transaction(SCHEDULE) as db:
+    with _registry(ws).change(SCHEDULE) as checkins:
         item = Checkin(
-            id=_next_id(db),
+            id=_next_id(checkins),
             agency=agency,
             agent=agent,
             text=text,
@@ -150,7 +146,7 @@ def add_checkin(
             created_at=now,
             created_by=created_by,
         )
-        db.insert(Document(_stored(item), doc_id=item.id))
+        checkins.insert(_stored(item), doc_id=item.id)
     return item
 
 
@@ -180,25 +176,25 @@ def _parse_id(text: str) -> int:
 def cancel_checkin(ws: Workspace, checkin_id: str | int) -> Checkin:
     """Remove a scheduled check-in; UsageError (registry unchanged) for an unknown id."""
     number = _parse_id(str(checkin_id))
-    with _registry(ws).transaction(SCHEDULE) as db:
-        doc = db.get(doc_id=number)
+    with _registry(ws).change(SCHEDULE) as checkins:
+        doc = checkins.get(doc_id=number)
         if doc is None:
             raise UsageError(f"no check-in #{number}: see 'tmux-agency schedule list'")
         item = Checkin.model_validate(doc)
-        db.remove(doc_ids=[number])
+        checkins.remove(doc_id=number)
     return item
 
 
 def cancel_for_agency(ws: Workspace, agency: str) -> list[Checkin]:
     """Remove every check-in of an agency (it was killed): nothing would receive them."""
-    if not _registry(ws).path(SCHEDULE).exists():
+    if not _registry(ws).exists(SCHEDULE):
         return []
     removed = []
-    with _registry(ws).transaction(SCHEDULE) as db:
-        for doc in db.all():
+    with _registry(ws).change(SCHEDULE) as checkins:
+        for doc in checkins.all():
             if doc.get("agency") == agency:
                 removed.append(Checkin.model_validate(doc))
-                db.remove(doc_ids=[doc.doc_id])
+                checkins.remove(doc_id=doc.doc_id)
     return removed
 
 
@@ -242,19 +238,19 @@ def dispatch_due(ws: Workspace, tmux: Tmux, now: datetime | None = None) -> list
     now = now or utcnow()
     registry = _registry(ws)
     claimed: list[Checkin] = []
-    with registry.transaction(SCHEDULE) as db:
-        for doc in db.all():
+    with registry.change(SCHEDULE) as checkins:
+        for doc in checkins.all():
             item = Checkin.model_validate(doc)
             if item.due > now:
                 continue
             claimed.append(item)
             if item.every_s:
-                db.update(
+                checkins.update(
                     {"due": _following(item, now).isoformat(), "sent": item.sent + 1, "last_sent_at": now.isoformat()},
-                    doc_ids=[item.id],
+                    doc_id=item.id,
                 )
             else:
-                db.remove(doc_ids=[item.id])
+                checkins.remove(doc_id=item.id)
     if not claimed:
         return []
     bus = Bus(ws, tmux)
@@ -280,14 +276,14 @@ def _record_outcomes(registry: Registry, outcomes: list[tuple[Checkin, dict[str,
     """Note on repeating check-ins which message they sent last, or why they could not."""
     if not outcomes:
         return
-    with registry.transaction(SCHEDULE) as db:
+    with registry.change(SCHEDULE) as checkins:
         for item, result in outcomes:
-            if db.get(doc_id=item.id) is None:
+            if checkins.get(doc_id=item.id) is None:
                 continue  # cancelled meanwhile
             if result["state"] == "failed":
-                db.update({"last_error": result["reason"]}, doc_ids=[item.id])
+                checkins.update({"last_error": result["reason"]}, doc_id=item.id)
             elif result["state"] != "skipped":
-                db.update({"last_message_id": result["message_id"], "last_error": None}, doc_ids=[item.id])
+                checkins.update({"last_message_id": result["message_id"], "last_error": None}, doc_id=item.id)
 
 
 def describe(result: dict[str, Any]) -> str:

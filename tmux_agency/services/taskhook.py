@@ -9,7 +9,6 @@ COMPLETE, handoff), from an agency, naming a task id or sent by an agency with w
 
 from __future__ import annotations
 
-import os
 import re
 
 from tmux_agency.doors import registry as reg
@@ -25,7 +24,7 @@ _MENTION = re.compile(r"(?<![A-Za-z0-9])T-\d+(?![A-Za-z0-9])")  # = tasks.TASK_I
 
 
 def follow(bus: Bus, messages: list[dict[str, Any]]) -> None:
-    if not os.path.exists(bus.registry.path(reg.TASKS)):
+    if not bus.registry.exists(reg.TASKS):
         return
     for message in messages:
         if message["type"] not in MOVING_TYPES or not message.get("sender_agency"):

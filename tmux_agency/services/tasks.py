@@ -56,7 +56,6 @@ MOVING_TYPES = ("STATUS", "BLOCKED", "QUESTION", "COMPLETE", "handoff")
 TASK_ID = re.compile(r"(?<![A-Za-z0-9])T-(\d+)(?![A-Za-z0-9])")
 SENDER = (None, "task-graph")  # who dispatches: the graph itself, not a person
 MAX_TITLE = 300
-REVIEW_LOG = "reviews.jsonl"  # every enqueue and decision of the approval queue, for metrics
 
 MARKS = {
     "completed": "✓",
@@ -372,7 +371,7 @@ def _send(ws: Workspace, tmux: Tmux | None, bus: Bus | None, tasks: list[dict[st
 def dispatch_ready(ws: Workspace, tmux: Tmux | None, bus: Bus | None = None) -> list[str]:
     """Send every ready task not yet sent to its (registered) agency's coordinator."""
     registered = registered_agencies(ws)
-    if not registered or not _registry(ws).path(reg.TASKS).exists():
+    if not registered or not _registry(ws).exists(reg.TASKS):
         return []
     with _registry(ws).edit(reg.TASKS) as data:
         claimed = _claim_ready(data, registered, _now())
@@ -664,4 +663,4 @@ def _log_review(ws: Workspace, item: ApprovalItem, task_id: str | None, when: st
         "decided_by": item.decided_by,
         "decided_at": item.decided_at.isoformat() if item.decided_at else None,
     }
-    _registry(ws).append_line(REVIEW_LOG, record)
+    _registry(ws).append_line(reg.REVIEWS, record)
