@@ -31,14 +31,15 @@ from tmux_agency.models.errors import RegistryCorrupt, WorldError
 # (~8 ms together on a slow machine): type checkers read this name as True, Python as False.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Mapping
     from typing import Any, NoReturn
 
     from tinydb import TinyDB
     from tinydb.table import Document
+    from tinydb.queries import QueryLike
     from tinydb.table import Table as TinyTable
 
-    Where = Callable[[dict[str, Any]], bool]  # a test of one document
+    Where = Callable[[Mapping[str, Any]], bool]  # a test of one document
 
 # The seed's file names, and the check-ins'.
 AGENCIES = "active_agencies.json"
@@ -511,17 +512,27 @@ class Table:
         self._table.truncate()
 
 
-def _matching(where: Where | None, fields: dict[str, Any], required: bool = False) -> Where:
+def _matching(where: Where | None, fields: dict[str, Any], required: bool = False) -> QueryLike:
     """One test for a predicate and field=value criteria together (no criteria: every document,
     which a change must not take by omission: `clear` says so)."""
     if required and where is None and not fields:
         raise TypeError("name the documents to change: field=value criteria, a predicate or a doc_id")
-    items = tuple(fields.items())
+    return _Test(tuple(fields.items()), where)
 
-    def test(doc: dict[str, Any]) -> bool:
-        return all(key in doc and doc[key] == value for key, value in items) and (where is None or where(doc))
 
-    return test
+class _Test:
+    """What TinyDB takes as a query: called with a document, and hashable (its query cache)."""
+
+    __slots__ = ("items", "where")
+
+    def __init__(self, items: tuple[tuple[str, Any], ...], where: Where | None) -> None:
+        self.items, self.where = items, where
+
+    def __call__(self, value: Mapping[str, Any]) -> bool:
+        return all(key in value and value[key] == wanted for key, wanted in self.items) and (self.where is None or self.where(value))
+
+    def is_cacheable(self) -> bool:
+        return False  # a new test per call: TinyDB would cache results under a hash never seen again
 
 
 def _document(fields: dict[str, Any], doc_id: int) -> Document:

@@ -89,7 +89,7 @@ def build_spec(
             raise UsageError(f"no template {template!r}: see {ws.agencies_dir} (starters: {', '.join(STARTER_AGENCIES)})")
         copy = source.model_dump()
         copy.update(name=name, description=f"{name}, from the {template} template. {source.description}".strip())
-        base = AgencySpec.model_validate(copy)
+        base: AgencySpec | None = AgencySpec.model_validate(copy)
     else:
         base = load_spec(ws, name)
     if base is None:
@@ -583,7 +583,7 @@ def _revive_agents(ws: Workspace, tmux: Tmux, record: AgencyRecord) -> tuple[lis
     for agent in record.agents:
         state = tmux.pane_process(agent.pane_id) if agent.pane_id else None
         gone = state is None or state[2] != record.session
-        if not gone and not state[1] and not _idle_shell(table, state[0], shell):
+        if state is not None and not gone and not state[1] and not _idle_shell(table, state[0], shell):
             agents.append(agent)  # running, or stopped, or the user runs something else there
             continue
         env = pane_environment(ws, tmux, record.name, agent.name)

@@ -13,7 +13,7 @@ import shlex
 import subprocess
 import tempfile
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -89,7 +89,7 @@ def enqueue(ws: Workspace, deployment: Deployment) -> ApprovalItem:
     return item
 
 
-def _not_approved(item: dict[str, object]) -> bool:
+def _not_approved(item: Mapping[str, object]) -> bool:
     """An item still open to a new revision (rejected or pending; an approved branch is merged)."""
     return "status" in item and item["status"] != "approved"
 

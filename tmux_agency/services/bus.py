@@ -183,7 +183,8 @@ class DeliveredIds:
     first, so it answers for this moment."""
 
     def __init__(self, registry: Registry, offset: int) -> None:
-        self.registry, self.end, self.ids = registry, offset, set()
+        self.registry, self.end = registry, offset
+        self.ids: set[str] = set()
 
     def read(self) -> None:
         scan = self.registry.scan_lines(HISTORY, self.end, wanted=STATE_EVENT, raw=True)

@@ -180,16 +180,16 @@ class Dashboard:
         budget = [first]  # captures left when the caller named no panes
         # First what every agent runs (from the pane list and /proc); then, in one tmux call,
         # the screens of the running agents that are wanted, whose text tells their state.
-        looked_at = []  # (record, [(agent, profile, state or "look": its screen decides)])
+        looked_at: list[tuple[dict, list[tuple[dict, ProgramProfile | None, str]]]] = []  # state "look": its screen decides
         for record in sorted(records, key=lambda r: r["name"]):
-            found = []
+            found: list[tuple[dict, ProgramProfile | None, str]] = []
             for agent in record.get("agents", []):
                 state, profile, why = program_state(self.ws, record.get("session"), agent.get("pane_id"), agent["program"], panes, table)
                 if why:
                     self.profile_error = why
-                if state == "running" and self._wanted(agent["pane_id"], capture, budget):
-                    state = "look"  # its screen tells more: busy, idle, a dialog
-                found.append((agent, profile, state))
+                # A running program's screen tells more (busy, idle, a dialog): "look" at it.
+                look = state == "running" and profile is not None and self._wanted(agent["pane_id"], capture, budget)
+                found.append((agent, profile, "look" if look else state))
             looked_at.append((record, found))
         to_capture = [agent["pane_id"] for _, found in looked_at for agent, _, state in found if state == "look"]
         screens = self._capture_many(to_capture)
@@ -204,7 +204,7 @@ class Dashboard:
                         coordinator=bool(agent.get("is_coordinator")),
                         pane_id=agent.get("pane_id"),
                         program=agent["program"],
-                        state=detect_state(profile, screens.get(agent["pane_id"], "")) if state == "look" else state,
+                        state=detect_state(profile, screens.get(agent["pane_id"], "")) if state == "look" and profile else state,
                         queued=queued.get((record["name"], agent["name"]), 0),
                     )
                     for agent, profile, state in found

@@ -12,17 +12,19 @@ import os
 import subprocess
 import threading
 from collections.abc import Callable, Iterable
+from typing import ClassVar
 from datetime import datetime, timezone
 from pathlib import Path
 
 from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import Input, Static
 
-from tmux_agency.services.dashboard import AgencyView, AgentView, Dashboard, registry_file_kind
+from tmux_agency.services.dashboard import AgencyView, AgentView, ApprovalView, Dashboard, HistoryWindow, registry_file_kind
 from tmux_agency.models.errors import AgencyError, WorldError
 from tmux_agency.doors.tmux import Tmux
 from tmux_agency.tui.screens.dialogs import ConfirmScreen, HelpScreen, PromptScreen, RejectScreen
@@ -53,7 +55,7 @@ class ControlRoom(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "tmux-agency"
 
-    BINDINGS = keys.bindings()
+    BINDINGS: ClassVar[list[BindingType]] = list(keys.bindings())
 
     def __init__(
         self,
@@ -75,7 +77,11 @@ class ControlRoom(App[None]):
         self.attach = attach or attach_outside_tmux
         self.refresh_s = refresh_s
         self.load_older = load_older
-        self.history = None
+        self.history: HistoryWindow | None = None
+        # What the person points at, as the widgets tell it (AgencyList.Chosen, ApprovalQueue.Chosen).
+        self.selection: AgencyView | AgentView | None = None
+        self.selected_agency: AgencyView | None = None
+        self.approval: ApprovalView | None = None
         self._last_views: list[AgencyView] | None = None
         self._shown: dict[str, Text | str] = {}  # what the title bar and the preview show now
         self.drifts: list = []  # drift.Drift: the base branch moved without an approval
@@ -268,10 +274,10 @@ class ControlRoom(App[None]):
         self._show_text("titlebar", title)
 
     def _update_preview(self) -> None:
-        view = self.query_one(AgencyList).selected_view
+        view = self.selection
         preview = self.query_one("#preview", Static)
         pane = self._pane_for(view)
-        if pane is None:
+        if view is None or pane is None:
             self._show_text("preview", Text("select an agent to see its pane", style="dim"))
             return
         # Text, not markup: a pane or a message shows whatever its program printed, brackets too.
@@ -313,8 +319,15 @@ class ControlRoom(App[None]):
             return view.agents[0].pane_id
         return None
 
-    def on_option_list_option_highlighted(self, _: OptionList.OptionHighlighted) -> None:
+    def on_agency_list_chosen(self, event: AgencyList.Chosen) -> None:
+        self.selection, self.selected_agency = event.view, event.agency
         self._update_preview()
+
+    def on_agency_list_opened(self, _: AgencyList.Opened) -> None:
+        self.action_jump()
+
+    def on_approval_queue_chosen(self, event: ApprovalQueue.Chosen) -> None:
+        self.approval = event.item
 
     @work(thread=True, exit_on_error=False)
     def load_older_history(self) -> None:
@@ -352,12 +365,6 @@ class ControlRoom(App[None]):
 
     # --- actions -------------------------------------------------------------------------------
 
-    def _selected_agency(self) -> AgencyView | None:
-        view = self.query_one(AgencyList).selected_view
-        if isinstance(view, AgentView):
-            return next((a for a in self.query_one(AgencyList).views.values() if isinstance(a, AgencyView) and a.name == view.agency), None)
-        return view
-
     def _tmux_ready(self, what: str) -> bool:
         if self.dashboard.tmux_error:
             self.notify(f"Cannot {what}: {self.dashboard.tmux_error}. Start tmux (or restore) and try again.", severity="error")
@@ -380,7 +387,7 @@ class ControlRoom(App[None]):
         self.call_from_thread(self.refresh_agencies_now)
 
     def action_approve(self) -> None:
-        item = self.query_one(ApprovalQueue).selected
+        item = self.approval
         if item is None:
             self.notify("Nothing waits for approval.", severity="warning")
             return
@@ -397,7 +404,7 @@ class ControlRoom(App[None]):
         self.push_screen(ConfirmScreen(f"Approve #{item.id} {item.agency}: {item.title}?\nThis merges {item.branch} into {item.base}."), decided)
 
     def action_reject(self) -> None:
-        item = self.query_one(ApprovalQueue).selected
+        item = self.approval
         if item is None:
             self.notify("Nothing waits for approval.", severity="warning")
             return
@@ -426,7 +433,7 @@ class ControlRoom(App[None]):
         )
 
     def action_message(self) -> None:
-        view = self.query_one(AgencyList).selected_view
+        view = self.selection
         if view is None:
             self.notify("Select an agency or agent first.", severity="warning")
             return
@@ -471,12 +478,11 @@ class ControlRoom(App[None]):
         except AgencyError as exc:
             self.notify(f"create: {exc}", severity="error")
             return
-        shown = self.query_one(AgencyList).views.values()
-        running = {view.name for view in shown if isinstance(view, AgencyView) and view.status == "running"}
+        running = {view.name for view in self._last_views or [] if view.status == "running"}
         self.push_screen(NewAgencyScreen(choices, running), create)
 
     def action_kill_agency(self) -> None:
-        agency = self._selected_agency()
+        agency = self.selected_agency
         if agency is None:
             self.notify("Select an agency first.", severity="warning")
             return
@@ -490,7 +496,7 @@ class ControlRoom(App[None]):
         self.push_screen(ConfirmScreen(f"Kill {agency.name}? Its tmux session stops; its files stay."), decided)
 
     def action_deploy(self) -> None:
-        agency = self._selected_agency()
+        agency = self.selected_agency
         if agency is None:
             self.notify("Select an agency first.", severity="warning")
             return
@@ -509,12 +515,9 @@ class ControlRoom(App[None]):
 
         self.push_screen(PromptScreen(f"Deploy a branch of {agency.name} to the sandbox", "feature/…"), deploy_branch)
 
-    def on_option_list_option_selected(self, _: OptionList.OptionSelected) -> None:
-        self.action_jump()
-
     def action_jump(self) -> None:
         """Go to the selected agent's pane: switch the client inside tmux, else attach."""
-        view = self.query_one(AgencyList).selected_view
+        view = self.selection
         pane = self._pane_for(view)
         if pane is None:
             self.notify("Select an agent first.", severity="warning")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
@@ -28,11 +29,47 @@ def _fit(text: str, width: int) -> str:
 
 
 class AgencyList(OptionList):
-    """Rows `agency:NAME` and `agent:AGENCY/NAME`; the highlighted row survives refreshes."""
+    """Rows `agency:NAME` and `agent:AGENCY/NAME`; the highlighted row survives refreshes.
+
+    It tells the App what the person points at (Chosen) and what they open (Opened): the App
+    acts on what it was told, it never reads the list."""
+
+    class Chosen(Message):
+        """The row under the cursor: an agent or an agency (None when the list is empty), with
+        the agency it belongs to. Sent again when a refresh changes what that row shows."""
+
+        def __init__(self, view: AgencyView | AgentView | None, agency: AgencyView | None) -> None:
+            super().__init__()
+            self.view = view
+            self.agency = agency
+
+    class Opened(Message):
+        """Enter on a row: the person wants to go to its pane."""
+
+        def __init__(self, view: AgencyView | AgentView | None) -> None:
+            super().__init__()
+            self.view = view
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.views: dict[str, AgencyView | AgentView] = {}
+        self._told: AgencyView | AgentView | None = None
+
+    def _tell_chosen(self) -> None:
+        view = self.selected_view
+        if view == self._told:
+            return
+        self._told = view
+        agency = self.views.get(f"agency:{view.agency}") if isinstance(view, AgentView) else view
+        self.post_message(self.Chosen(view, agency if isinstance(agency, AgencyView) else None))
+
+    def _on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        self._tell_chosen()
+
+    def _on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.post_message(self.Opened(self.selected_view))
 
     def show(self, agencies: list[AgencyView]) -> None:
         current = self.highlighted_id
@@ -70,6 +107,7 @@ class AgencyList(OptionList):
             self.highlighted = self.get_option_index(current)
         elif options and self.highlighted is None:
             self.highlighted = 0
+        self._tell_chosen()
 
     @property
     def highlighted_id(self) -> str | None:

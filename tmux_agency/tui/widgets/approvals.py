@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from tmux_agency.services.dashboard import ApprovalView
@@ -51,6 +52,16 @@ def drift_alert(drifts: list, shown: int = 2) -> Text:
 
 
 class ApprovalQueue(Vertical):
+    """The queue of items waiting for a person, with the highlighted one's details; it tells the
+    App which item is highlighted (Chosen) rather than being read by it."""
+
+    class Chosen(Message):
+        """The highlighted item (None when the queue is empty), sent whenever it changes."""
+
+        def __init__(self, item: ApprovalView | None) -> None:
+            super().__init__()
+            self.item = item
+
     DEFAULT_CSS = """
     ApprovalQueue DataTable { height: 1fr; }
     ApprovalQueue #approval-details { height: auto; max-height: 7; padding: 0 1; }
@@ -61,6 +72,7 @@ class ApprovalQueue(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.items: list[ApprovalView] = []
+        self._told: ApprovalView | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="base-alert")
@@ -101,8 +113,13 @@ class ApprovalQueue(Vertical):
             return None
         return self.items[table.cursor_row]
 
-    def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
         self._show_details()
 
     def _show_details(self) -> None:
-        self.query_one("#approval-details", Static).update(item_details(self.selected))
+        item = self.selected
+        self.query_one("#approval-details", Static).update(item_details(item))
+        if item != self._told:
+            self._told = item
+            self.post_message(self.Chosen(item))
