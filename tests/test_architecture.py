@@ -96,6 +96,25 @@ def test_tinydb_and_libtmux_are_each_reached_through_one_door() -> None:
     assert door_bypasses() == set(), "import TinyDB only in doors/registry.py, libtmux only in doors/tmux.py"
 
 
+# A face names where it works (the workspace, the tmux server) and leaves the rest to services:
+# one function per action, the same for the command line and the control room.
+FACES_MAY_USE = {"tmux_agency.doors.workspace", "tmux_agency.doors.tmux"}
+
+
+def doors_used_by_faces() -> set[str]:
+    return {
+        f"{module} imports {imported}"
+        for module, imports in graph().items()
+        if layer(module) == LAYERS["cli"]
+        for imported in imports
+        if imported.startswith("tmux_agency.doors") and imported not in FACES_MAY_USE | {"tmux_agency.doors"}
+    }
+
+
+def test_faces_reach_the_doors_through_services() -> None:
+    assert doors_used_by_faces() == set(), "call a service function instead (add one the other face can use too)"
+
+
 def registry_file_names() -> set[str]:
     """The names of the registry's files and logs, as the doors define them."""
     from tmux_agency.doors import chain, registry
@@ -121,20 +140,28 @@ def test_registry_file_names_are_defined_in_the_doors_only() -> None:
     assert spelled == [], "import the name from doors/registry.py or doors/chain.py"
 
 
-def test_the_checks_see_an_upward_import_a_circle_and_a_door_bypass(tmp_path: Path, monkeypatch) -> None:
+def test_the_checks_see_an_upward_import_a_circle_a_door_bypass_and_a_face_past_the_services(tmp_path: Path, monkeypatch) -> None:
     """The checks above are not vacuous: a made-up package breaking each rule is caught."""
     import sys
 
     fake = tmp_path / "tmux_agency"
-    for folder in ("models", "doors", "services"):
+    for folder in ("models", "doors", "services", "cli"):
         (fake / folder).mkdir(parents=True)
         (fake / folder / "__init__.py").write_text("")
     (fake / "__init__.py").write_text("")
     (fake / "models" / "names.py").write_text("from tmux_agency.services import bus\n")
     (fake / "services" / "bus.py").write_text("from tmux_agency.services.tasks import x\nimport tinydb\n")
     (fake / "services" / "tasks.py").write_text("def f():\n    from tmux_agency.services import bus\n")
+    (fake / "doors" / "registry.py").write_text("")
+    (fake / "cli" / "main.py").write_text("from tmux_agency.doors.registry import Registry\n")
     monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
-    for check in (test_imports_point_down_only, test_no_module_imports_itself_back_through_a_circle, test_tinydb_and_libtmux_are_each_reached_through_one_door):
+    checks = (
+        test_imports_point_down_only,
+        test_no_module_imports_itself_back_through_a_circle,
+        test_tinydb_and_libtmux_are_each_reached_through_one_door,
+        test_faces_reach_the_doors_through_services,
+    )
+    for check in checks:
         try:
             check()
         except AssertionError:

@@ -131,7 +131,7 @@ def cmd_log(args: argparse.Namespace) -> int:
 
     bus = Bus(workspace_of(args), tmux_of(args))
     if args.verify:
-        return _verify_log(bus.registry)
+        return _verify_log(bus)
 
     def wanted(m: Any) -> bool:
         if args.agency and args.agency not in (m.sender_agency, m.recipient_agency):
@@ -167,14 +167,12 @@ def cmd_log(args: argparse.Namespace) -> int:
     return 0
 
 
-def _verify_log(registry: Any) -> int:
+def _verify_log(bus: Any) -> int:
     """`log --verify`: one line for the verdict, then a line per note (events past the head,
     unfinished lines killed writers left); a problem is one line on stderr, exit 1."""
-    from tmux_agency.doors.chain import HISTORY, verify
-
-    verdict = verify(registry)
+    verdict, path = bus.verify_history()
     if verdict.problem:
-        print(f"{PROG}: message log {registry.path(HISTORY)}: {error_line(verdict.problem)}", file=sys.stderr)
+        print(f"{PROG}: message log {path}: {error_line(verdict.problem)}", file=sys.stderr)
         return 1
     if verdict.events == 0 and verdict.keyed_from is None:
         print("message log intact: no events yet")

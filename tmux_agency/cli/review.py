@@ -92,8 +92,16 @@ def cmd_accept_base(args: argparse.Namespace) -> int:
 
 def cmd_approval_cli(args: argparse.Namespace) -> int:
     """The seed's interactive approval CLI: pick an item, see it, approve or reject it."""
-    from tmux_agency.doors import git
-    from tmux_agency.services.approvals import approve, check_gate, clean_feedback, get_item, items, lesson_line, reject
+    from tmux_agency.services.approvals import (
+        approve,
+        change_summary,
+        check_gate,
+        clean_feedback,
+        get_item,
+        items,
+        lesson_line,
+        reject,
+    )
 
     ws = workspace_of(args)
     tmux = tmux_of(args)
@@ -121,7 +129,7 @@ def cmd_approval_cli(args: argparse.Namespace) -> int:
         print(f"\n#{item.id} {item.agency}: {item.title} (rev {item.revision}, commit {item.commit[:10]})")
         print(f"log: {item.test_log}")
         try:
-            print(git.diff_summary(ws.project_dir(), item.base, item.branch))
+            print(change_summary(ws, item))
         except AgencyError as exc:
             print(f"(no diff: {exc})")
         action = ask("(a)pprove, (r)eject, (b)ack, (q)uit: ")

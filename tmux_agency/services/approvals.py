@@ -38,6 +38,11 @@ def items(ws: Workspace, status: str | None = "pending") -> list[ApprovalItem]:
     return sorted((i for i in found if status is None or i.status == status), key=lambda i: i.id)
 
 
+def change_summary(ws: Workspace, item: ApprovalItem) -> str:
+    """What an item changes, file by file (`git diff --stat` of its branch against its base)."""
+    return git.diff_summary(ws.project_dir(), item.base, item.branch)
+
+
 def get_item(ws: Workspace, item_id: str | int) -> ApprovalItem:
     # ASCII digits only, nothing around them: int() alone would take "3\n", " 3" or "٣".
     if isinstance(item_id, int):

@@ -35,7 +35,7 @@ from datetime import datetime, timezone
 
 from tmux_agency.doors import registry as reg
 from tmux_agency.doors.activity import log_activity
-from tmux_agency.doors.chain import HISTORY, HistoryChain
+from tmux_agency.doors.chain import HISTORY, HistoryChain, Verdict, verify
 from tmux_agency.services.delivery import Claim, probe_of, type_into_agent, visible_text
 from tmux_agency.models.errors import UsageError
 from tmux_agency.models.names import COORDINATOR_ALIAS
@@ -486,6 +486,11 @@ class Bus:
 
     def events(self, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
         return self.registry.read_lines(HISTORY, offset)
+
+    def verify_history(self) -> tuple[Verdict, Path]:
+        """`log --verify`: the history checked against its hash chain, its key and its head
+        (read-only), and where the history is."""
+        return verify(self.registry), self.registry.path(HISTORY)
 
     def history(self) -> list[Message]:
         """Every message with its latest delivery state, oldest first."""
