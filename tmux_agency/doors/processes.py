@@ -8,17 +8,30 @@ one `ps` call serves every pane of a refresh.
 from __future__ import annotations
 
 import subprocess
-from collections import defaultdict, namedtuple
+from collections import defaultdict
 from pathlib import Path
 
 _PROC = Path("/proc")
 
 
-class Process(namedtuple("Process", "pid ppid args state", defaults=("R",))):
-    """One process: pid: int, ppid: int, args: str (its command line), state: str (the kernel's
-    one-letter run state: R, S, D, T for stopped, Z for a zombie, ...)."""
+class Process:
+    """One process: pid, ppid, args (its command line), state (the kernel's one-letter run
+    state: R, S, D, T for stopped, Z for a zombie, ...). A `__slots__` class, not a dataclass:
+    `send` reads processes, and it does not import dataclasses (docs/architecture.md)."""
 
-    __slots__ = ()
+    __slots__ = ("pid", "ppid", "args", "state")
+
+    def __init__(self, pid: int, ppid: int, args: str, state: str = "R") -> None:
+        self.pid, self.ppid, self.args, self.state = pid, ppid, args, state
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Process) and (self.pid, self.ppid, self.args, self.state) == (other.pid, other.ppid, other.args, other.state)
+
+    def __hash__(self) -> int:
+        return hash((self.pid, self.ppid, self.args, self.state))
+
+    def __repr__(self) -> str:
+        return f"Process(pid={self.pid}, ppid={self.ppid}, args={self.args!r}, state={self.state!r})"
 
     @property
     def alive(self) -> bool:
