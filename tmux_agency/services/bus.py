@@ -405,14 +405,24 @@ class Bus:
         # oldest pending message on, then only what is appended (not a read per message).
         deliveries = DeliveredIds(self.registry, min(m.get("offset", 0) for m in pending))
         results = []
+        held: dict[tuple[str, str], str | None] = {}  # recipient → why its oldest message waits
         for message in pending:
+            recipient = (message["recipient_agency"], message["recipient_agent"])
+            if recipient in held:
+                # It waits behind an older one: order is kept per recipient, and a pane that took
+                # nothing a moment ago is not asked again for each message behind it.
+                message.pop("offset", None)
+                results.append({**message, "state": "queued", "reason": held[recipient]})
+                continue
             offset = message.pop("offset", 0)
             result, elsewhere = self._deliver_one(message, offset, records.get(message["recipient_agency"]), deliveries)
             if result["state"] != "queued":
                 with self.registry.change(reg.MESSAGES) as queue:
                     queue.remove(id=message["id"])
-            elif result.get("reason") != message.get("reason"):
-                self._enqueue(result, offset)
+            else:
+                held[recipient] = result.get("reason")
+                if result.get("reason") != message.get("reason"):
+                    self._enqueue(result, offset)
             if not elsewhere:
                 results.append(result)
         return results
