@@ -26,11 +26,10 @@ from pathlib import Path
 
 import pytest
 
-from tmux_agency.services import metrics
-
-from tmux_agency.services import tasks
-from tmux_agency.models.schema import ApprovalItem, SuiteCounts
 from tmux_agency.doors.workspace import Workspace
+from tmux_agency.models.schema import ApprovalItem, SuiteCounts
+from tmux_agency.services import metrics
+from tmux_agency.services.tasks import lifecycle
 
 from .helpers import Cli, registry_bytes
 
@@ -124,7 +123,7 @@ def test_a_falling_first_review_rate_is_flagged(workspace: Workspace) -> None:
     def decide(item_id: int, status: str) -> None:
         item = ApprovalItem(id=item_id, agency="CodeAgency", branch=f"b{item_id}", base="main", title="t",
                             commit="0" * 40, tests=SuiteCounts(passed=1), status=status)  # fmt: skip
-        tasks.on_approval(workspace, None, item)
+        lifecycle.on_approval(workspace, None, item)
 
     for n, status in enumerate(["approved"] * 4 + ["rejected"] * 3, start=1):
         decide(n, status)
