@@ -141,10 +141,12 @@ def cmd_capabilities(args: argparse.Namespace) -> int:
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
-    from tmux_agency.services.metrics import compute, parse_since, render
+    from tmux_agency.services.metrics.compute import parse_since
+    from tmux_agency.services.metrics.render import render
+    from tmux_agency.services.metrics.report import build
 
     since = parse_since(args.since) if args.since is not None else None
-    report = compute(workspace_of(args), agency=args.agency, since=since)
+    report = build(workspace_of(args), agency=args.agency, since=since)
     if args.json:
         print_json(report)
     else:

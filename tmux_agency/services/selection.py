@@ -73,7 +73,7 @@ class Choice:
 
 def agencies(ws: Workspace) -> list[Candidate]:
     """Every agency with its capabilities, load and record: registered ones first, by name."""
-    from tmux_agency.services.metrics import first_review_outcomes
+    from tmux_agency.services.metrics.report import first_review_outcomes
     from tmux_agency.services.records import raw_records
     from tmux_agency.services.specs import templates
 
@@ -91,9 +91,11 @@ def agencies(ws: Workspace) -> list[Candidate]:
     reviewed: dict[str, int] = {}
     approved: dict[str, int] = {}
     for outcome in first_review_outcomes(ws).values():
-        agency = outcome["agency"]
+        agency = outcome.agency
+        if agency is None:
+            continue  # an item of no agency counts for none
         reviewed[agency] = reviewed.get(agency, 0) + 1
-        approved[agency] = approved.get(agency, 0) + (1 if outcome["approved"] else 0)
+        approved[agency] = approved.get(agency, 0) + (1 if outcome.approved else 0)
     rank = {"running": 0, "stopped": 1, "not running": 2}
     views = [
         Candidate(name, status, caps, load.get(name, 0), reviewed.get(name, 0), approved.get(name, 0))
