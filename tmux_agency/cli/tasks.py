@@ -46,7 +46,7 @@ def cmd_task(args: argparse.Namespace) -> int:
         if args.agency is not None and args.needs is not None:
             raise UsageError("give --agency or --needs, not both")
         added = lifecycle.add_task(ws, tmux_of(args), args.title, agency=args.agency, needs=needs,
-                           after=parse_ids(args.after), priority=args.priority, by=_actor())  # fmt: skip
+                                   after=parse_ids(args.after), priority=args.priority, by=_actor())  # fmt: skip
         task = added.task
         if args.json:
             print_json({**graph.describe(task, storage.load_tasks(ws)), "sent": task.id in added.sent})
