@@ -115,6 +115,29 @@ def test_faces_reach_the_doors_through_services() -> None:
     assert doors_used_by_faces() == set(), "call a service function instead (add one the other face can use too)"
 
 
+# The modules that compute without touching the world: they reach no door, directly or not.
+PURE = (
+    "tmux_agency.services.tasks.graph",
+    "tmux_agency.services.metrics.facts",
+    "tmux_agency.services.metrics.compute",
+    "tmux_agency.services.metrics.render",
+)
+
+
+def test_the_pure_modules_reach_no_door() -> None:
+    edges = graph()
+    reached = {}
+    for module in PURE:
+        seen, todo = set(), [module]
+        while todo:
+            for target in edges.get(todo.pop(), ()):
+                if target.startswith("tmux_agency.") and target not in seen:
+                    seen.add(target)
+                    todo.append(target)
+        reached[module] = sorted(t for t in seen if t.startswith("tmux_agency.doors"))
+    assert reached == {module: [] for module in PURE}
+
+
 def registry_file_names() -> set[str]:
     """The names of the registry's files and logs, as the doors define them."""
     from tmux_agency.doors import chain, registry

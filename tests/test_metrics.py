@@ -26,11 +26,13 @@ from pathlib import Path
 
 import pytest
 
-from tmux_agency.services import metrics
-
-from tmux_agency.services import tasks
-from tmux_agency.models.schema import ApprovalItem, SuiteCounts
 from tmux_agency.doors.workspace import Workspace
+from tmux_agency.models.schema import ApprovalItem, SuiteCounts
+from tmux_agency.services.metrics import report as metrics
+from tmux_agency.services.metrics.compute import parse_since
+from tmux_agency.services.metrics.render import render
+from tmux_agency.services.metrics.scan import MessageScan
+from tmux_agency.services.tasks import lifecycle
 
 from .helpers import Cli, registry_bytes
 
@@ -49,7 +51,7 @@ def recorded(workspace: Workspace) -> Workspace:
 
 
 def test_every_metric_matches_the_hand_count(recorded: Workspace) -> None:
-    report = metrics.compute(recorded, now=NOW, days=3)
+    report = metrics.build(recorded, now=NOW, days=3)
     t = report["totals"]
     # Completion: finished T-1 (rejected once), T-2, T-3 (failed), T-4 → 2 of 4 without a rejection.
     assert t["tasks"] == {"finished": 4, "completed": 3, "completed_first_time": 2, "failed": 1, "completion_rate": 0.5}
@@ -82,7 +84,7 @@ def test_every_metric_matches_the_hand_count(recorded: Workspace) -> None:
 
 
 def test_per_agency_and_since(recorded: Workspace) -> None:
-    rows = {row["name"]: row for row in metrics.compute(recorded, now=NOW)["agencies"]}
+    rows = {row["name"]: row for row in metrics.build(recorded, now=NOW)["agencies"]}
     code, qa = rows["CodeAgency"], rows["QAAgency"]
     assert (code["tasks"]["finished"], code["tasks"]["completed_first_time"]) == (3, 1)  # T-1, T-3, T-4
     assert (code["reviews"]["reviewed"], code["reviews"]["approved_first"]) == (2, 1)
@@ -93,10 +95,10 @@ def test_per_agency_and_since(recorded: Workspace) -> None:
     assert qa["tasks"]["completion_rate"] == 1.0 and qa["response_time_s"]["median"] == 40 * MIN
     assert rows["DocsAgency"]["handoff_time_s"] == {"count": 1, "answered": 0, "median": None, "mean": None}
 
-    one = metrics.compute(recorded, agency="QAAgency", now=NOW)
+    one = metrics.build(recorded, agency="QAAgency", now=NOW)
     assert [row["name"] for row in one["agencies"]] == ["QAAgency"] and one["totals"] == {k: v for k, v in qa.items() if k in one["totals"]}
 
-    since = metrics.compute(recorded, since=datetime(2024, 5, 2, tzinfo=timezone.utc), now=NOW, days=3)
+    since = metrics.build(recorded, since=datetime(2024, 5, 2, tzinfo=timezone.utc), now=NOW, days=3)
     # From 2 May: T-3 failed, T-4 completed; #3 and #2 approved first time; T-3 and T-4 worked.
     assert since["totals"]["tasks"]["completion_rate"] == 0.5
     assert since["totals"]["reviews"]["first_review_approval_rate"] == 1.0
@@ -109,7 +111,7 @@ def test_lessons_are_summarised_and_the_report_reads_well(recorded: Workspace) -
     assert lessons["count"] == 2
     assert [lesson["branch"] for lesson in lessons["recent"]] == ["feature/profile", "feature/T-1-login"]
     assert lessons["themes"] == [{"word": "tests", "lessons": 2}]
-    text = metrics.render(metrics.compute(recorded, now=NOW, days=3))
+    text = render(metrics.build(recorded, now=NOW, days=3))
     assert "task completion rate      50%  ██████████░░░░░░░░░░  2 of 4 finished tasks" in text
     assert "first-review approval     67%" in text
     assert "response time            median 1h 00m · mean 53m 20s (3 tasks" in text
@@ -124,23 +126,23 @@ def test_a_falling_first_review_rate_is_flagged(workspace: Workspace) -> None:
     def decide(item_id: int, status: str) -> None:
         item = ApprovalItem(id=item_id, agency="CodeAgency", branch=f"b{item_id}", base="main", title="t",
                             commit="0" * 40, tests=SuiteCounts(passed=1), status=status)  # fmt: skip
-        tasks.on_approval(workspace, None, item)
+        lifecycle.on_approval(workspace, None, item)
 
     for n, status in enumerate(["approved"] * 4 + ["rejected"] * 3, start=1):
         decide(n, status)
-    report = metrics.compute(workspace)
+    report = metrics.build(workspace)
     # 7 reviews: the last 3 (half, rounded down) 0% against the 4 before at 100%.
     assert report["flags"] == ["CodeAgency: first-review approval fell from 100% (4 of 4) to 0% (0 of 3) in its last 3 reviews"]
     assert report["agencies"][0]["flag"] == report["flags"][0]
     decide(8, "approved")
     decide(9, "approved")
     # Now the last 4 are 2 of 4 (50%) against 4 of 5 (80%): a 30-point fall, still flagged.
-    assert "from 80% (4 of 5) to 50% (2 of 4)" in metrics.compute(workspace)["flags"][0]
+    assert "from 80% (4 of 5) to 50% (2 of 4)" in metrics.build(workspace)["flags"][0]
     decide(10, "approved")
     # Last 5: 3 of 5 (60%) against 4 of 5 (80%): 20 points, the threshold.
-    assert metrics.compute(workspace)["flags"]
+    assert metrics.build(workspace)["flags"]
     decide(11, "approved")
-    assert metrics.compute(workspace)["flags"] == [], "4 of 5 against 4 of 6: rising"
+    assert metrics.build(workspace)["flags"] == [], "4 of 5 against 4 of 6: rising"
 
 
 def test_odd_lines_and_older_approvals_still_count(recorded: Workspace) -> None:
@@ -159,18 +161,18 @@ def test_odd_lines_and_older_approvals_still_count(recorded: Workspace) -> None:
                        created_at=datetime(2024, 5, 2, 8, tzinfo=timezone.utc),
                        decided_at=datetime(2024, 5, 2, 9, tzinfo=timezone.utc))  # fmt: skip
     (recorded.registry_dir / "approval_queue.json").write_text(json.dumps({"_default": {"1": old.model_dump(mode="json")}}))
-    report = metrics.compute(recorded, now=NOW, days=3)
+    report = metrics.build(recorded, now=NOW, days=3)
     assert report["trends"]["messages"] == [7, 3, 2]
     assert report["totals"]["reviews"] == {"reviewed": 4, "approved_first": 2, "first_review_approval_rate": 0.5}
     assert report["totals"]["time"]["human_review_s"] == (115 + 60) * MIN
 
 
 def test_since_parses_dates_times_and_ages() -> None:
-    assert metrics.parse_since("2024-05-02", NOW) == datetime(2024, 5, 2, tzinfo=timezone.utc)
-    assert metrics.parse_since("2024-05-02T09:30", NOW) == datetime(2024, 5, 2, 9, 30, tzinfo=timezone.utc)
-    assert metrics.parse_since("2024-05-02T09:30+02:00", NOW).hour == 9
-    assert metrics.parse_since("36h", NOW) == datetime(2024, 5, 2, 6, 0, tzinfo=timezone.utc)
-    assert metrics.parse_since("1w", NOW) == datetime(2024, 4, 26, 18, 0, tzinfo=timezone.utc)
+    assert parse_since("2024-05-02", NOW) == datetime(2024, 5, 2, tzinfo=timezone.utc)
+    assert parse_since("2024-05-02T09:30", NOW) == datetime(2024, 5, 2, 9, 30, tzinfo=timezone.utc)
+    assert parse_since("2024-05-02T09:30+02:00", NOW).hour == 9
+    assert parse_since("36h", NOW) == datetime(2024, 5, 2, 6, 0, tzinfo=timezone.utc)
+    assert parse_since("1w", NOW) == datetime(2024, 4, 26, 18, 0, tzinfo=timezone.utc)
 
 
 def test_the_command_prints_json_or_text_and_changes_nothing(recorded: Workspace) -> None:
@@ -190,15 +192,15 @@ def test_a_kept_scan_reads_only_what_the_log_gained(recorded: Workspace) -> None
     log = recorded.registry_dir / "messages.jsonl"
     whole = log.read_bytes()
     lines = whole.splitlines(keepends=True)
-    full = metrics.compute(recorded, now=NOW, days=3)
+    full = metrics.build(recorded, now=NOW, days=3)
     # The log as it was after the first handoff, with the next line half written.
     log.write_bytes(b"".join(lines[:9]) + lines[9][:40])
-    scan = metrics.MessageScan()
-    early = metrics.compute(recorded, now=NOW, days=3, scan=scan)
+    scan = MessageScan()
+    early = metrics.build(recorded, now=NOW, days=3, scan=scan)
     assert early["totals"]["handoff_time_s"] == {"count": 1, "answered": 0, "median": None, "mean": None}
     offset = scan.offset
     assert offset == len(b"".join(lines[:9])), "the partial line waits for the next read"
     log.write_bytes(whole)
-    later = metrics.compute(recorded, now=NOW, days=3, scan=scan)
+    later = metrics.build(recorded, now=NOW, days=3, scan=scan)
     assert scan.offset == len(whole)
     assert (later["totals"], later["trends"]) == (full["totals"], full["trends"])

@@ -12,10 +12,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from libtmux import Server
 
-from tmux_agency.services import tasks
-from tmux_agency.services.bus import new_message
-from tmux_agency.models.schema import ApprovalItem, SuiteCounts
 from tmux_agency.doors.workspace import Workspace
+from tmux_agency.models.schema import ApprovalItem, SuiteCounts
+from tmux_agency.services.bus import new_message
+from tmux_agency.services.tasks import graph, lifecycle, storage
 
 from .helpers import Cli, wait_for
 from .sandbox_fixtures import PLAIN_TESTS
@@ -41,7 +41,7 @@ def decided(item_id: int, agency: str, branch: str, status: str, revision: int =
 
 
 def state(ws: Workspace, tid: str) -> str:
-    return tasks.get_task(ws, tid).state
+    return storage.get_task(ws, tid).state
 
 
 def define_plain_agency(ws: Workspace, name: str) -> None:
@@ -57,8 +57,8 @@ def define_plain_agency(ws: Workspace, name: str) -> None:
 def test_traffic_moves_a_task_through_its_states(workspace: Workspace) -> None:
     ws = workspace
     define_plain_agency(ws, "Writers")
-    tasks.add_task(ws, None, "Login API", agency="CodeAgency")  # T-1: CodeAgency reviews in the sandbox
-    tasks.add_task(ws, None, "Release notes", agency="Writers")  # T-2: Writers do not
+    lifecycle.add_task(ws, None, "Login API", agency="CodeAgency")  # T-1: CodeAgency reviews in the sandbox
+    lifecycle.add_task(ws, None, "Release notes", agency="Writers")  # T-2: Writers do not
 
     steps = [
         (said("CodeAgency", "python-agent", "STATUS python-agent: working on TASK-T-1", 1), "T-1", "working"),
@@ -69,9 +69,9 @@ def test_traffic_moves_a_task_through_its_states(workspace: Workspace) -> None:
         (said("Writers", "scribe", "COMPLETE scribe: T-2 written", 6), "T-2", "completed"),
     ]
     for message, tid, expected in steps:
-        assert tasks.on_traffic(ws, None, message) == tid
+        assert lifecycle.on_traffic(ws, None, message) == tid
         assert state(ws, tid) == expected, message["body"]
-    history = tasks.get_task(ws, "T-1").history
+    history = storage.get_task(ws, "T-1").history
     assert [(h.event, h.state, h.by) for h in history[1:]] == [
         ("STATUS", "working", "CodeAgency/python-agent"),
         ("QUESTION", "blocked", "CodeAgency/python-agent"),
@@ -84,57 +84,57 @@ def test_traffic_moves_a_task_through_its_states(workspace: Workspace) -> None:
 
 def test_only_the_owning_agency_moves_a_task_and_a_silent_name_means_its_only_task(workspace: Workspace) -> None:
     ws = workspace
-    tasks.add_task(ws, None, "Login API", agency="CodeAgency")  # T-1
-    tasks.add_task(ws, None, "Test login", agency="QAAgency", after=["T-1"])  # T-2
+    lifecycle.add_task(ws, None, "Login API", agency="CodeAgency")  # T-1
+    lifecycle.add_task(ws, None, "Test login", agency="QAAgency", after=["T-1"])  # T-2
     # QA talking about T-1 does not move CodeAgency's task; nor does a human, nor a NOTE.
-    assert tasks.on_traffic(ws, None, said("QAAgency", "test-lead", "STATUS test-lead: waiting for T-1", 1)) is None
-    assert tasks.on_traffic(ws, None, new_message("intra", "COMPLETE", (None, "human"), ("CodeAgency", "lead"), "COMPLETE T-1")) is None
-    assert tasks.on_traffic(ws, None, said("CodeAgency", "python-agent", "NOTE: T-1 is fun", 1)) is None
+    assert lifecycle.on_traffic(ws, None, said("QAAgency", "test-lead", "STATUS test-lead: waiting for T-1", 1)) is None
+    assert lifecycle.on_traffic(ws, None, new_message("intra", "COMPLETE", (None, "human"), ("CodeAgency", "lead"), "COMPLETE T-1")) is None
+    assert lifecycle.on_traffic(ws, None, said("CodeAgency", "python-agent", "NOTE: T-1 is fun", 1)) is None
     assert state(ws, "T-1") == "submitted"
     # A message naming no task moves nothing while the agency has nothing in hand...
-    assert tasks.on_traffic(ws, None, said("CodeAgency", "python-agent", "STATUS python-agent: 60%", 2)) is None
+    assert lifecycle.on_traffic(ws, None, said("CodeAgency", "python-agent", "STATUS python-agent: 60%", 2)) is None
     # ...and its only task once it has one.
-    assert tasks.on_traffic(ws, None, said("CodeAgency", "python-agent", "STATUS python-agent: T-1 started", 3)) == "T-1"
-    assert tasks.on_traffic(ws, None, said("CodeAgency", "python-agent", "BLOCKED python-agent: no database", 4)) == "T-1"
+    assert lifecycle.on_traffic(ws, None, said("CodeAgency", "python-agent", "STATUS python-agent: T-1 started", 3)) == "T-1"
+    assert lifecycle.on_traffic(ws, None, said("CodeAgency", "python-agent", "BLOCKED python-agent: no database", 4)) == "T-1"
     assert state(ws, "T-1") == "blocked"
     # A handoff names its task in the payload and brings the branch along.
     message = handoff("CodeAgency", "QAAgency", {"type": "handoff", "task": "T-1", "branch": "feature/login"}, 5)
-    assert tasks.on_traffic(ws, None, message) == "T-1"
-    task = tasks.get_task(ws, "T-1")
+    assert lifecycle.on_traffic(ws, None, message) == "T-1"
+    task = storage.get_task(ws, "T-1")
     assert (task.state, task.branch, task.history[-1].event) == ("in_review", "feature/login", "handoff")
 
 
 def test_the_review_completes_a_task_or_sends_it_back_with_what_had_started_after_it(workspace: Workspace) -> None:
     ws = workspace
     define_plain_agency(ws, "Writers")
-    tasks.add_task(ws, None, "Login API", agency="Writers")  # T-1 (no review: COMPLETE completes it)
-    tasks.add_task(ws, None, "Test login", agency="QAAgency", after=["T-1"])  # T-2
-    tasks.add_task(ws, None, "Load test", agency="QAAgency", after=["T-2"])  # T-3
-    tasks.add_task(ws, None, "Docs", agency="DocsAgency", after=["T-1"])  # T-4
-    tasks.on_traffic(ws, None, said("Writers", "scribe", "COMPLETE scribe: T-1 done", 1))
-    assert tasks.ready_ids(tasks.load_tasks(ws)) == {"T-2", "T-4"}
-    tasks.on_traffic(ws, None, said("QAAgency", "test-lead", "STATUS test-lead: on T-2", 2))
-    tasks.on_traffic(ws, None, said("DocsAgency", "tech-writer", "BLOCKED tech-writer: T-4 needs the API spec", 3))
+    lifecycle.add_task(ws, None, "Login API", agency="Writers")  # T-1 (no review: COMPLETE completes it)
+    lifecycle.add_task(ws, None, "Test login", agency="QAAgency", after=["T-1"])  # T-2
+    lifecycle.add_task(ws, None, "Load test", agency="QAAgency", after=["T-2"])  # T-3
+    lifecycle.add_task(ws, None, "Docs", agency="DocsAgency", after=["T-1"])  # T-4
+    lifecycle.on_traffic(ws, None, said("Writers", "scribe", "COMPLETE scribe: T-1 done", 1))
+    assert graph.ready_ids(storage.load_tasks(ws)) == {"T-2", "T-4"}
+    lifecycle.on_traffic(ws, None, said("QAAgency", "test-lead", "STATUS test-lead: on T-2", 2))
+    lifecycle.on_traffic(ws, None, said("DocsAgency", "tech-writer", "BLOCKED tech-writer: T-4 needs the API spec", 3))
     assert (state(ws, "T-2"), state(ws, "T-4")) == ("working", "blocked")
 
     # The human asks for a review of T-1 after all: the deploy of its branch puts it in review.
-    assert tasks.on_approval(ws, None, decided(7, "Writers", "feature/T-1-login", "pending")) == "T-1"
-    assert (state(ws, "T-1"), tasks.get_task(ws, "T-1").approval) == ("in_review", 7)
+    assert lifecycle.on_approval(ws, None, decided(7, "Writers", "feature/T-1-login", "pending")) == "T-1"
+    assert (state(ws, "T-1"), storage.get_task(ws, "T-1").approval) == ("in_review", 7)
     # Rejected: T-1 goes back to work, and what had started after it waits again.
-    assert tasks.on_approval(ws, None, decided(7, "Writers", "feature/T-1-login", "rejected")) == "T-1"
-    t1, t2, t3, t4 = (tasks.get_task(ws, f"T-{n}") for n in range(1, 5))
+    assert lifecycle.on_approval(ws, None, decided(7, "Writers", "feature/T-1-login", "rejected")) == "T-1"
+    t1, t2, t3, t4 = (storage.get_task(ws, f"T-{n}") for n in range(1, 5))
     assert (t1.state, t1.rejections) == ("working", 1)
     assert (t2.state, t2.history[-1].event, t2.history[-1].by) == ("submitted", "reset", "T-1 (approval #7 rejected)")
     assert (t4.state, t4.history[-1].event) == ("submitted", "reset")
     assert (t3.state, t3.history[-1].event) == ("submitted", "added"), "T-3 had not started: nothing to undo"
-    assert tasks.ready_ids(tasks.load_tasks(ws)) == set()
+    assert graph.ready_ids(storage.load_tasks(ws)) == set()
 
     # Deployed again and approved: completed, and its dependents are ready once more.
-    tasks.on_approval(ws, None, decided(7, "Writers", "feature/T-1-login", "pending", revision=2))
+    lifecycle.on_approval(ws, None, decided(7, "Writers", "feature/T-1-login", "pending", revision=2))
     assert state(ws, "T-1") == "in_review"
-    tasks.on_approval(ws, None, decided(7, "Writers", "feature/T-1-login", "approved", revision=2))
+    lifecycle.on_approval(ws, None, decided(7, "Writers", "feature/T-1-login", "approved", revision=2))
     assert state(ws, "T-1") == "completed"
-    assert tasks.ready_ids(tasks.load_tasks(ws)) == {"T-2", "T-4"}
+    assert graph.ready_ids(storage.load_tasks(ws)) == {"T-2", "T-4"}
     # Every step is in the review log the metrics read.
     log = [json.loads(line) for line in (ws.registry_dir / "reviews.jsonl").read_text().splitlines()]
     assert [(r["status"], r["revision"], r["task"]) for r in log] == [
@@ -145,16 +145,16 @@ def test_the_review_completes_a_task_or_sends_it_back_with_what_had_started_afte
 def test_an_approval_finds_its_task_by_link_name_branch_or_the_only_one_in_hand(workspace: Workspace) -> None:
     ws = workspace
     for title in ("A", "B", "C"):
-        tasks.add_task(ws, None, title, agency="CodeAgency")
+        lifecycle.add_task(ws, None, title, agency="CodeAgency")
     # Three tasks, none in hand: a deploy naming none of them moves nothing.
-    assert tasks.on_approval(ws, None, decided(1, "CodeAgency", "feature/x", "pending")) is None
-    assert tasks.on_approval(ws, None, decided(2, "CodeAgency", "feature/T-2-b", "pending")) == "T-2"
-    tasks.on_traffic(ws, None, handoff("CodeAgency", "QAAgency", {"type": "handoff", "task": "T-3", "branch": "feature/c"}, 1))
-    assert tasks.on_approval(ws, None, decided(3, "CodeAgency", "feature/c", "pending")) == "T-3"
-    assert tasks.on_approval(ws, None, decided(2, "CodeAgency", "feature/renamed", "approved")) == "T-2", "linked"
-    tasks.on_traffic(ws, None, said("CodeAgency", "python-agent", "STATUS python-agent: T-1", 2))
-    tasks.on_approval(ws, None, decided(3, "CodeAgency", "feature/c", "approved"))
-    assert tasks.on_approval(ws, None, decided(4, "CodeAgency", "feature/y", "pending")) == "T-1", "the only one in hand"
+    assert lifecycle.on_approval(ws, None, decided(1, "CodeAgency", "feature/x", "pending")) is None
+    assert lifecycle.on_approval(ws, None, decided(2, "CodeAgency", "feature/T-2-b", "pending")) == "T-2"
+    lifecycle.on_traffic(ws, None, handoff("CodeAgency", "QAAgency", {"type": "handoff", "task": "T-3", "branch": "feature/c"}, 1))
+    assert lifecycle.on_approval(ws, None, decided(3, "CodeAgency", "feature/c", "pending")) == "T-3"
+    assert lifecycle.on_approval(ws, None, decided(2, "CodeAgency", "feature/renamed", "approved")) == "T-2", "linked"
+    lifecycle.on_traffic(ws, None, said("CodeAgency", "python-agent", "STATUS python-agent: T-1", 2))
+    lifecycle.on_approval(ws, None, decided(3, "CodeAgency", "feature/c", "approved"))
+    assert lifecycle.on_approval(ws, None, decided(4, "CodeAgency", "feature/y", "pending")) == "T-1", "the only one in hand"
 
 
 # --- end to end, on a real tmux server --------------------------------------------------------------

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tmux_agency.services import tasks
-from tmux_agency.models.errors import UsageError
-from tmux_agency.models.schema import ApprovalItem, SuiteCounts, TaskRecord
 from tmux_agency.doors.registry import TASKS, Registry
 from tmux_agency.doors.workspace import Workspace
+from tmux_agency.models.errors import UsageError
+from tmux_agency.models.schema import ApprovalItem, SuiteCounts, TaskRecord
+from tmux_agency.services.tasks import graph, lifecycle, storage
 
 from .helpers import Cli, registry_bytes
 from .test_agencies import assert_refused
@@ -152,7 +152,7 @@ def review(ws: Workspace, item_id: int, agency: str, outcomes: str) -> None:
             id=item_id, agency=agency, branch=f"b{item_id}", base="main", title="work", commit="0" * 40,
             tests=SuiteCounts(passed=1), revision=revision, status="approved" if outcome == "a" else "rejected",
         )  # fmt: skip
-        tasks.on_approval(ws, None, item)
+        lifecycle.on_approval(ws, None, item)
 
 
 def test_needs_picks_by_capability_then_load_then_record_and_says_why(cli_no_tmux: Cli) -> None:
@@ -197,7 +197,7 @@ def test_needs_picks_by_capability_then_load_then_record_and_says_why(cli_no_tmu
 # --- the graph's functions -------------------------------------------------------------------------
 
 
-def graph(*specs: tuple[str, list[str], str], priority: dict[str, str] | None = None) -> list[TaskRecord]:
+def made_graph(*specs: tuple[str, list[str], str], priority: dict[str, str] | None = None) -> list[TaskRecord]:
     return [
         TaskRecord(id=tid, title=tid, after=after, state=state, priority=(priority or {}).get(tid, "medium"))
         for tid, after, state in specs
@@ -205,7 +205,7 @@ def graph(*specs: tuple[str, list[str], str], priority: dict[str, str] | None = 
 
 
 def test_critical_path_is_the_longest_unfinished_chain() -> None:
-    tasks_ = graph(
+    tasks_ = made_graph(
         ("T-1", [], "completed"),
         ("T-2", ["T-1"], "working"),
         ("T-3", ["T-2"], "submitted"),
@@ -216,32 +216,32 @@ def test_critical_path_is_the_longest_unfinished_chain() -> None:
         ("T-8", [], "canceled"),
     )
     # T-2 → T-3 → T-4 → T-7 (4) beats T-5 → T-6 → T-7 (3); T-1 is done, T-8 canceled.
-    assert tasks.critical_path(tasks_) == ["T-2", "T-3", "T-4", "T-7"]
-    assert tasks.critical_path(graph(("T-1", [], "completed"))) == []
+    assert graph.critical_path(tasks_) == ["T-2", "T-3", "T-4", "T-7"]
+    assert graph.critical_path(made_graph(("T-1", [], "completed"))) == []
     # Equal lengths: the chain with more priority weight wins.
-    even = graph(("T-1", [], "submitted"), ("T-2", ["T-1"], "submitted"), ("T-3", [], "submitted"),
+    even = made_graph(("T-1", [], "submitted"), ("T-2", ["T-1"], "submitted"), ("T-3", [], "submitted"),
                  ("T-4", ["T-3"], "submitted"), priority={"T-4": "critical"})  # fmt: skip
-    assert tasks.critical_path(even) == ["T-3", "T-4"]
-    assert tasks.critical_path(graph(("T-1", [], "submitted"), ("T-2", [], "submitted"))) == ["T-1"]
+    assert graph.critical_path(even) == ["T-3", "T-4"]
+    assert graph.critical_path(made_graph(("T-1", [], "submitted"), ("T-2", [], "submitted"))) == ["T-1"]
 
 
 def test_topological_order_and_cycle_finding() -> None:
-    tasks_ = graph(("T-10", ["T-2"], "submitted"), ("T-2", [], "submitted"), ("T-3", ["T-10", "T-2"], "submitted"))
-    assert tasks.topological_order(tasks_) == ["T-2", "T-10", "T-3"]
-    assert tasks.find_cycle(tasks_, "T-2", ["T-3"]) == ["T-2", "T-3", "T-2"]  # the shortest of two
-    assert tasks.find_cycle(tasks_, "T-2", ["T-10"]) == ["T-2", "T-10", "T-2"]
-    longer = graph(("T-1", [], "submitted"), ("T-2", ["T-1"], "submitted"), ("T-3", ["T-2"], "submitted"))
-    assert tasks.find_cycle(longer, "T-1", ["T-3"]) == ["T-1", "T-3", "T-2", "T-1"]
-    assert tasks.find_cycle(tasks_, "T-3", ["T-2"]) is None
+    tasks_ = made_graph(("T-10", ["T-2"], "submitted"), ("T-2", [], "submitted"), ("T-3", ["T-10", "T-2"], "submitted"))
+    assert graph.topological_order(tasks_) == ["T-2", "T-10", "T-3"]
+    assert graph.find_cycle(tasks_, "T-2", ["T-3"]) == ["T-2", "T-3", "T-2"]  # the shortest of two
+    assert graph.find_cycle(tasks_, "T-2", ["T-10"]) == ["T-2", "T-10", "T-2"]
+    longer = made_graph(("T-1", [], "submitted"), ("T-2", ["T-1"], "submitted"), ("T-3", ["T-2"], "submitted"))
+    assert graph.find_cycle(longer, "T-1", ["T-3"]) == ["T-1", "T-3", "T-2", "T-1"]
+    assert graph.find_cycle(tasks_, "T-3", ["T-2"]) is None
     # A hand-edited file with a cycle: the order leaves the cycle out, nothing loops forever.
-    looped = graph(("T-1", ["T-2"], "submitted"), ("T-2", ["T-1"], "submitted"), ("T-3", [], "submitted"))
-    assert tasks.topological_order(looped) == ["T-3"]
-    assert tasks.critical_path(looped) == ["T-3"]
+    looped = made_graph(("T-1", ["T-2"], "submitted"), ("T-2", ["T-1"], "submitted"), ("T-3", [], "submitted"))
+    assert graph.topological_order(looped) == ["T-3"]
+    assert graph.critical_path(looped) == ["T-3"]
 
 
 def test_mentions_read_task_ids_not_lookalikes() -> None:
     def mentions(body: str, payload: dict | None = None) -> list[str]:
-        return tasks.message_mentions({"body": body, "payload": payload})
+        return graph.message_mentions({"body": body, "payload": payload})
 
     assert mentions("STATUS python-agent: working on TASK-T-4") == ["T-4"]
     assert mentions("COMPLETE: T-4 and T-12 done (see T-4)") == ["T-4", "T-12"]
@@ -254,9 +254,9 @@ def test_files_written_before_tasks_had_a_history_still_load_and_move(workspace:
            "state": "working", "created_at": "2024-05-01T09:00:00Z", "updated_at": "2024-05-01T09:00:00Z"}  # fmt: skip
     Registry(workspace.registry_dir).directory.mkdir(exist_ok=True)
     (workspace.registry_dir / TASKS).write_text(json.dumps({"_default": {"1": old}}))
-    [task] = tasks.load_tasks(workspace)
+    [task] = storage.load_tasks(workspace)
     assert (task.history, task.rejections, task.assigned_at) == ([], 0, None)
-    finished, _ = tasks.finish(workspace, None, "T-1", "completed")
+    finished, _ = lifecycle.finish(workspace, None, "T-1", "completed")
     assert finished.state == "completed" and [h.event for h in finished.history] == ["done"]
 
 
@@ -275,7 +275,7 @@ _ops = st.lists(
 
 
 def _expected_ready(docs: list[TaskRecord]) -> set[str]:
-    """Readiness written out independently of tasks.ready_ids."""
+    """Readiness written out independently of graph.ready_ids."""
     completed = {t.id for t in docs if t.state == "completed"}
     return {t.id for t in docs if t.state == "submitted" and set(t.after) <= completed}
 
@@ -300,20 +300,20 @@ def test_graph_invariants_hold_whatever_is_done(ops: list[tuple]) -> None:
     try:
         ws = Workspace(root)
         for op in ops:
-            ids = [t.id for t in tasks.load_tasks(ws)]
+            ids = [t.id for t in storage.load_tasks(ws)]
             if op[0] == "add":
                 after = sorted({ids[i % len(ids)] for i in op[1]}) if ids else []
-                tasks.add_task(ws, None, f"task {len(ids) + 1}", after=after)
+                lifecycle.add_task(ws, None, f"task {len(ids) + 1}", after=after)
             elif ids:
                 tid = ids[op[1] % len(ids)]
                 if op[0] == "dep":
                     other = ids[op[2] % len(ids)]
                     before = (root / "registry" / TASKS).read_bytes()
-                    current = tasks.load_tasks(ws)
+                    current = storage.load_tasks(ws)
                     closes_cycle = other == tid or _reaches(current, other, tid)
-                    finished = next(t for t in current if t.id == tid).state in tasks.END_STATES
+                    finished = next(t for t in current if t.id == tid).state in graph.END_STATES
                     try:
-                        tasks.add_dependency(ws, None, tid, [other])
+                        lifecycle.add_dependency(ws, None, tid, [other])
                         assert not closes_cycle and not finished
                     except UsageError as exc:
                         assert closes_cycle or finished
@@ -322,24 +322,24 @@ def test_graph_invariants_hold_whatever_is_done(ops: list[tuple]) -> None:
                         assert (root / "registry" / TASKS).read_bytes() == before, "a refused edge changed the file"
                 else:
                     try:
-                        tasks.finish(ws, None, tid, op[2])
+                        lifecycle.finish(ws, None, tid, op[2])
                     except UsageError:
                         pass
-            docs = tasks.load_tasks(ws)
+            docs = storage.load_tasks(ws)
             # No cycle: a topological order holds every task, each after what it waits for.
-            order = tasks.topological_order(docs)
+            order = graph.topological_order(docs)
             assert sorted(order) == sorted(t.id for t in docs)
             place = {tid: n for n, tid in enumerate(order)}
             assert all(place[d] < place[t.id] for t in docs for d in t.after)
             # The ready set is exactly the submitted tasks whose dependencies are all completed.
-            assert tasks.ready_ids(docs) == _expected_ready(docs)
-            assert {t.id for t in tasks.list_tasks(ws, ready=True)} == _expected_ready(docs)
+            assert graph.ready_ids(docs) == _expected_ready(docs)
+            assert {t.id for t in storage.list_tasks(ws, ready=True)} == _expected_ready(docs)
             # The critical path is a chain of unfinished tasks, each waiting for the one before.
-            path = tasks.critical_path(docs)
+            path = graph.critical_path(docs)
             by_id = {t.id: t for t in docs}
-            assert all(by_id[tid].state in tasks.OPEN_STATES for tid in path)
+            assert all(by_id[tid].state in graph.OPEN_STATES for tid in path)
             assert all(a in by_id[b].after for a, b in zip(path, path[1:]))
-            assert bool(path) == any(t.state in tasks.OPEN_STATES for t in docs)
+            assert bool(path) == any(t.state in graph.OPEN_STATES for t in docs)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -352,12 +352,12 @@ def _dags(draw: st.DrawFn) -> list[TaskRecord]:
         after = draw(st.lists(st.integers(1, i - 1), max_size=3, unique=True)) if i > 1 else []
         state = draw(st.sampled_from(["submitted", "working", "completed", "canceled", "in_review"]))
         specs.append((f"T-{i}", [f"T-{a}" for a in after], state))
-    return graph(*specs)
+    return made_graph(*specs)
 
 
 def _longest(docs: list[TaskRecord]) -> int:
     """The longest chain of unfinished tasks, by trying every path."""
-    live = {t.id: t for t in docs if t.state in tasks.OPEN_STATES}
+    live = {t.id: t for t in docs if t.state in graph.OPEN_STATES}
 
     def depth(tid: str) -> int:
         return 1 + max((depth(d) for d in live[tid].after if d in live), default=0)
@@ -368,6 +368,6 @@ def _longest(docs: list[TaskRecord]) -> int:
 @settings(max_examples=200, deadline=None)
 @given(_dags())
 def test_the_critical_path_is_as_long_as_the_longest_chain(docs: list[TaskRecord]) -> None:
-    path = tasks.critical_path(docs)
+    path = graph.critical_path(docs)
     assert len(path) == _longest(docs)
-    assert tasks.find_cycle(docs, docs[0].id, [docs[-1].id]) is None or _reaches(docs, docs[-1].id, docs[0].id)
+    assert graph.find_cycle(docs, docs[0].id, [docs[-1].id]) is None or _reaches(docs, docs[-1].id, docs[0].id)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-
-
 TYPE_CHECKING = False  # not typing's: agent commands skip its import (see doors/registry.py)
 if TYPE_CHECKING:
     from typing import Any
 
 from tmux_agency.cli.plumbing import PROG, print_json
+
+MARKS = {  # a task's state, as one character
+    "completed": "✓",
+    "working": "◐",
+    "in_review": "◎",
+    "blocked": "■",
+    "submitted": "○",
+    "failed": "✗",
+    "canceled": "⊘",
+}
 
 
 def report_send(result: Any, as_json: bool) -> None:
@@ -84,8 +92,6 @@ def checkin_line(item: Any, schedule: Any) -> str:
 
 
 def task_line(task: Any, critical: set[str], ready: set[str]) -> str:
-    from tmux_agency.services.tasks import MARKS
-
     state = task.state.replace("_", " ")
     if task.id in ready:
         state = "ready"

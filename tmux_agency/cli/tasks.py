@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     import argparse
 
 from tmux_agency.cli.plumbing import print_json, tmux_of, workspace_of
-from tmux_agency.cli.render import task_line
+from tmux_agency.cli.render import MARKS, task_line
 
 
 def _actor() -> str:
@@ -22,8 +22,22 @@ def _actor() -> str:
     return f"{agency}/{agent}" if agency and agent else agency or "human"
 
 
+def parse_ids(text: str | None) -> list[str]:
+    """'T-1, T-2' → ['T-1', 'T-2'] (no duplicates)."""
+    if text is None:
+        return []
+    ids = []
+    for part in text.split(","):
+        part = part.strip()
+        if part and part not in ids:
+            ids.append(part)
+    if not ids:
+        raise UsageError("--after names no task")
+    return ids
+
+
 def cmd_task(args: argparse.Namespace) -> int:
-    from tmux_agency.services import tasks as t
+    from tmux_agency.services.tasks import graph, lifecycle, storage
 
     ws = workspace_of(args)
     action = args.task_command
@@ -31,19 +45,19 @@ def cmd_task(args: argparse.Namespace) -> int:
         needs = args.needs.split(",") if args.needs is not None else None
         if args.agency is not None and args.needs is not None:
             raise UsageError("give --agency or --needs, not both")
-        added = t.add_task(ws, tmux_of(args), args.title, agency=args.agency, needs=needs,
-                           after=t.parse_ids(args.after), priority=args.priority, by=_actor())  # fmt: skip
+        added = lifecycle.add_task(ws, tmux_of(args), args.title, agency=args.agency, needs=needs,
+                                   after=parse_ids(args.after), priority=args.priority, by=_actor())  # fmt: skip
         task = added.task
         if args.json:
-            print_json({**t.describe(task, t.load_tasks(ws)), "sent": task.id in added.sent})
+            print_json({**graph.describe(task, storage.load_tasks(ws)), "sent": task.id in added.sent})
             return 0
         if added.reason:
             print(added.reason)
         where = f" → {task.agency}" if task.agency else ""
         if task.id in added.sent:
             status = f"sent to {task.agency}'s coordinator"
-        elif task.after and any(d for d in t.waiting_for(task, t.load_tasks(ws))):
-            status = f"waits for {', '.join(t.waiting_for(task, t.load_tasks(ws)))}"
+        elif task.after and any(d for d in graph.waiting_for(task, storage.load_tasks(ws))):
+            status = f"waits for {', '.join(graph.waiting_for(task, storage.load_tasks(ws)))}"
         elif task.agency:
             status = f"ready; {task.agency} is not running: it is sent once the agency exists (tmux-agency create {task.agency})"
         else:
@@ -51,31 +65,31 @@ def cmd_task(args: argparse.Namespace) -> int:
         print(f"added {task.id}{where}: {task.title} ({status})")
         return 0
     if action == "list":
-        shown = t.list_tasks(ws, ready=args.ready, agency=args.agency)
-        everything = t.load_tasks(ws)
-        critical = set(t.critical_path(everything))
+        shown = storage.list_tasks(ws, ready=args.ready, agency=args.agency)
+        everything = storage.load_tasks(ws)
+        critical = set(graph.critical_path(everything))
         if args.json:
-            print_json([{**t.describe(task, everything), "on_critical_path": task.id in critical} for task in shown])
+            print_json([{**graph.describe(task, everything), "on_critical_path": task.id in critical} for task in shown])
             return 0
         if not shown:
             print("no tasks" + (" ready" if args.ready else "") + (f" for {args.agency}" if args.agency else "")
                   + " (add one: tmux-agency task add TITLE --agency NAME)")  # fmt: skip
             return 0
-        ready = t.ready_ids(everything)
+        ready = graph.ready_ids(everything)
         for task in shown:
             print(task_line(task, critical, ready))
-        path = t.critical_path(everything)
+        path = graph.critical_path(everything)
         if path:
             print(f"critical path (★): {' → '.join(path)} ({len(path)} task{'s' if len(path) != 1 else ''})")
         return 0
     if action == "show":
-        task = t.get_task(ws, args.id)
-        everything = t.load_tasks(ws)
-        view = {**t.describe(task, everything), "on_critical_path": task.id in t.critical_path(everything)}
+        task = storage.get_task(ws, args.id)
+        everything = storage.load_tasks(ws)
+        view = {**graph.describe(task, everything), "on_critical_path": task.id in graph.critical_path(everything)}
         if args.json:
             print_json(view)
             return 0
-        print(f"{task.id} {t.MARKS.get(task.state, '?')} {task.title}")
+        print(f"{task.id} {MARKS.get(task.state, '?')} {task.title}")
         print(f"  state      {task.state.replace('_', ' ')}{' (ready)' if view['ready'] else ''}"
               f"{' · on the critical path' if view['on_critical_path'] else ''}")  # fmt: skip
         print(f"  agency     {task.agency or '—'}" + (f"  (needs {', '.join(task.needs)})" if task.needs else ""))
@@ -91,18 +105,18 @@ def cmd_task(args: argparse.Namespace) -> int:
             print(f"  {step.time:%Y-%m-%d %H:%M:%S}  {step.event:<9} → {step.state.replace('_', ' '):<10} {step.by}")
         return 0
     if action == "dep":
-        task, warnings = t.add_dependency(ws, tmux_of(args), args.id, t.parse_ids(args.after), by=_actor())
+        task, warnings = lifecycle.add_dependency(ws, tmux_of(args), args.id, parse_ids(args.after), by=_actor())
         if args.json:
-            print_json({**t.describe(task, t.load_tasks(ws)), "warnings": warnings})
+            print_json({**graph.describe(task, storage.load_tasks(ws)), "warnings": warnings})
             return 0
         print(f"{task.id} now waits for {', '.join(task.after)}")
         for warning in warnings:
             print(f"note: {warning}")
         return 0
     state = {"done": "completed", "fail": "failed", "cancel": "canceled"}[action]
-    task, sent = t.finish(ws, tmux_of(args), args.id, state, by=_actor())
+    task, sent = lifecycle.finish(ws, tmux_of(args), args.id, state, by=_actor())
     if args.json:
-        print_json({**t.describe(task, t.load_tasks(ws)), "sent": sent})
+        print_json({**graph.describe(task, storage.load_tasks(ws)), "sent": sent})
         return 0
     print(f"{task.id} {state}: {task.title}" + (f"; sent {', '.join(sent)} to their agencies" if sent else ""))
     return 0
@@ -127,10 +141,12 @@ def cmd_capabilities(args: argparse.Namespace) -> int:
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
-    from tmux_agency.services.metrics import compute, parse_since, render
+    from tmux_agency.services.metrics.compute import parse_since
+    from tmux_agency.services.metrics.render import render
+    from tmux_agency.services.metrics.report import build
 
     since = parse_since(args.since) if args.since is not None else None
-    report = compute(workspace_of(args), agency=args.agency, since=since)
+    report = build(workspace_of(args), agency=args.agency, since=since)
     if args.json:
         print_json(report)
     else:

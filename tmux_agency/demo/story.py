@@ -17,9 +17,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from tmux_agency.models.errors import UsageError, WorldError
 from tmux_agency.doors.tmux import Tmux
 from tmux_agency.doors.workspace import Workspace, init_workspace
+from tmux_agency.models.errors import UsageError, WorldError
 
 CAST = {"CodeAgency": ["python-agent"], "QAAgency": ["qa-engineer"]}
 FIRST_TASK = "add slugify(text) to textkit.py — 'Hello, World!' must become 'hello-world' — with tests"
@@ -79,7 +79,7 @@ def build_workspace(root: Path) -> Workspace:
 def start(ws: Workspace, tmux: Tmux, pace_s: float, progress=lambda line: None) -> None:
     """Start the two agencies with the demo's cast; the task graph sends CodeAgency the first TASK."""
     from tmux_agency.services.agencies import create_agency
-    from tmux_agency.services.tasks import add_task
+    from tmux_agency.services.tasks.lifecycle import add_task
 
     # Panes inherit TMUX_AGENCY_* from here (agencies.pane_environment).
     os.environ["TMUX_AGENCY_CAST"] = "demo"

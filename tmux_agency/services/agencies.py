@@ -16,15 +16,7 @@ from pydantic import ValidationError
 
 from tmux_agency.doors import registry as reg
 from tmux_agency.doors.activity import activity_log_path, log_activity
-from tmux_agency.services.agent_state import program_state
-from tmux_agency.services.briefings import compose_briefing, default_agent_briefing
-from tmux_agency.services.delivery import type_into_agent
-from tmux_agency.models.errors import AgencyError, UsageError, WorldError
-from tmux_agency.models.schema import AgencyRecord, AgencySpec, AgentRecord, AgentSpec, utcnow
 from tmux_agency.doors.processes import ProcessTable
-from tmux_agency.services.programs import classify, profile_for, program_running, takes_text
-from tmux_agency.services.records import get_record, load_records, registry_of, save_record
-from tmux_agency.services.specs import load_spec
 from tmux_agency.doors.tmux import Tmux
 from tmux_agency.doors.workspace import (
     AGENCY_ENV,
@@ -38,6 +30,14 @@ from tmux_agency.doors.workspace import (
     starters_dir,
     validate_name,
 )
+from tmux_agency.models.errors import AgencyError, UsageError, WorldError
+from tmux_agency.models.schema import AgencyRecord, AgencySpec, AgentRecord, AgentSpec, utcnow
+from tmux_agency.services.agent_state import program_state
+from tmux_agency.services.briefings import compose_briefing, default_agent_briefing
+from tmux_agency.services.delivery import type_into_agent
+from tmux_agency.services.programs import classify, profile_for, program_running, takes_text
+from tmux_agency.services.records import get_record, load_records, registry_of, save_record
+from tmux_agency.services.specs import load_spec
 
 Progress = Callable[[str], None]
 
@@ -412,7 +412,7 @@ def create_agency(
 def _send_waiting_tasks(ws: Workspace, tmux: Tmux, progress: Progress) -> None:
     """Tasks that were ready before their agency ran go out now that it does (after its
     briefing, so the TASK is not the first thing its coordinator reads)."""
-    from tmux_agency.services.tasks import dispatch_ready
+    from tmux_agency.services.tasks.lifecycle import dispatch_ready
 
     try:
         sent = dispatch_ready(ws, tmux)

@@ -18,18 +18,17 @@ from datetime import datetime
 from pathlib import Path
 
 from tmux_agency.doors import git
-
-from tmux_agency.services import tasks
 from tmux_agency.doors import registry as reg
 from tmux_agency.doors.activity import log_activity
-from tmux_agency.services.bus import Bus
-from tmux_agency.services.delivery import visible_text
-from tmux_agency.models.errors import AgencyError, UsageError, WorldError
-from tmux_agency.models.schema import ApprovalItem, utcnow
-from tmux_agency.services.records import load_records, registry_of
-from tmux_agency.services.sandbox import Deployment, remove_sandbox
 from tmux_agency.doors.tmux import Tmux
 from tmux_agency.doors.workspace import Workspace
+from tmux_agency.models.errors import AgencyError, UsageError, WorldError
+from tmux_agency.models.schema import ApprovalItem, utcnow
+from tmux_agency.services.bus import Bus
+from tmux_agency.services.delivery import visible_text
+from tmux_agency.services.records import load_records, registry_of
+from tmux_agency.services.sandbox import Deployment, remove_sandbox
+from tmux_agency.services.tasks import lifecycle, storage
 
 
 def items(ws: Workspace, status: str | None = "pending") -> list[ApprovalItem]:
@@ -90,7 +89,7 @@ def enqueue(ws: Workspace, deployment: Deployment) -> ApprovalItem:
             item = ApprovalItem.model_validate({**facts, "id": next_id, "created_at": utcnow().isoformat()})
             queue.insert(item.model_dump(mode="json"))
     log_activity(ws.agency_dir(item.agency), "APPROVAL", f"#{item.id} {item.branch} rev {item.revision} waits for review")
-    tasks.on_approval(ws, None, item)  # the task it reviews goes in review
+    lifecycle.on_approval(ws, None, item)  # the task it reviews goes in review
     return item
 
 
@@ -102,7 +101,7 @@ def _not_approved(item: Mapping[str, object]) -> bool:
 def _title(ws: Workspace, deployment: Deployment) -> str:
     """What the reviewer reads first: the task the branch delivers (the task graph learns a
     task's branch from its handoff), else the branch's last commit subject."""
-    for task in registry_of(ws).documents(reg.TASKS):
+    for task in storage.documents(ws):
         if (task.get("agency"), task.get("branch")) == (deployment.agency, deployment.branch) and task.get("state") not in (
             "completed", "failed", "canceled",
         ):  # fmt: skip
@@ -219,7 +218,7 @@ def approve(ws: Workspace, tmux: Tmux, item_id: str | int) -> ApprovalItem:
     remove_sandbox(ws, tmux, Path(item.worktree) if item.worktree else ws.sandbox_dir / "none", item.session)
     log_activity(ws.agency_dir(item.agency), "APPROVED", f"#{item.id} {item.branch} merged into {item.base} by {decided.decided_by}")
     _tell(ws, tmux, item.agency, f"COMPLETE human: approval #{item.id} — {item.branch} approved and merged into {item.base}.")
-    tasks.on_approval(ws, tmux, decided)  # its task completes; what waited for it is dispatched
+    lifecycle.on_approval(ws, tmux, decided)  # its task completes; what waited for it is dispatched
     return decided
 
 
@@ -303,7 +302,7 @@ def reject(
         f"TASK-REVIEW-{item.id}: a human rejected {item.branch} (approval #{item.id}, rev {item.revision}): {flat} "
         f"— fix it on the branch and deploy again.",
     )  # fmt: skip
-    tasks.on_approval(ws, tmux, decided)  # its task goes back to work; what had started after it waits
+    lifecycle.on_approval(ws, tmux, decided)  # its task goes back to work; what had started after it waits
     return decided
 
 

@@ -23,7 +23,7 @@ def _silent(_: str) -> None:
 def dispatch_pass(ws: Workspace, tmux: Tmux, now: datetime | None = None, report: Callable[[str], None] = _silent) -> None:
     """Send due check-ins, deliver queued messages and send ready tasks, once; `report` gets one
     line for each thing that went out."""
-    from tmux_agency.services.tasks import dispatch_ready
+    from tmux_agency.services.tasks.lifecycle import dispatch_ready
 
     for result in dispatch_due(ws, tmux, now):
         report(describe(result))

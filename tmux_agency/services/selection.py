@@ -18,17 +18,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tmux_agency.doors import registry as reg
-from tmux_agency.models.errors import UsageError
-from tmux_agency.doors.registry import Registry
 from tmux_agency.doors.workspace import Workspace, validate_name
+from tmux_agency.models.errors import UsageError
+from tmux_agency.services.tasks import storage
+from tmux_agency.services.tasks.graph import OPEN_STATES
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
-
-OPEN_STATES = ("submitted", "working", "blocked", "in_review")
-
 
 @dataclass(frozen=True)
 class Candidate:
@@ -76,9 +73,9 @@ class Choice:
 
 def agencies(ws: Workspace) -> list[Candidate]:
     """Every agency with its capabilities, load and record: registered ones first, by name."""
-    from tmux_agency.services.specs import templates
-    from tmux_agency.services.metrics import first_review_outcomes
+    from tmux_agency.services.metrics.report import first_review_outcomes
     from tmux_agency.services.records import raw_records
+    from tmux_agency.services.specs import templates
 
     found: dict[str, tuple[str, list[str]]] = {}
     for record in raw_records(ws):
@@ -88,15 +85,17 @@ def agencies(ws: Workspace) -> list[Candidate]:
         if spec.name not in found:
             found[spec.name] = ("not running", list(spec.capabilities))
     load: dict[str, int] = {}
-    for task in Registry(ws.registry_dir).documents(reg.TASKS):
+    for task in storage.documents(ws):
         if task.get("agency") and task.get("state") in OPEN_STATES:
             load[task["agency"]] = load.get(task["agency"], 0) + 1
     reviewed: dict[str, int] = {}
     approved: dict[str, int] = {}
     for outcome in first_review_outcomes(ws).values():
-        agency = outcome["agency"]
+        agency = outcome.agency
+        if agency is None:
+            continue  # an item of no agency counts for none
         reviewed[agency] = reviewed.get(agency, 0) + 1
-        approved[agency] = approved.get(agency, 0) + (1 if outcome["approved"] else 0)
+        approved[agency] = approved.get(agency, 0) + (1 if outcome.approved else 0)
     rank = {"running": 0, "stopped": 1, "not running": 2}
     views = [
         Candidate(name, status, caps, load.get(name, 0), reviewed.get(name, 0), approved.get(name, 0))
@@ -107,8 +106,8 @@ def agencies(ws: Workspace) -> list[Candidate]:
 
 def known_agency(ws: Workspace, name: str) -> bool:
     """Registered, or defined in agencies/ or among the starters."""
-    from tmux_agency.services.records import raw_records
     from tmux_agency.doors.workspace import starters_dir
+    from tmux_agency.services.records import raw_records
 
     if any(r.get("name") == name for r in raw_records(ws)):
         return True

@@ -1,10 +1,11 @@
 """The task graph's ear on the bus: decides, cheaply, whether a message can move a task.
 
 Told by the bus of every batch of messages it keeps (a traffic listener; services/__init__.py
-connects it); without a graph file this costs one stat. Agents send constantly,
-so this module imports nothing heavy; tasks.py (still free of pydantic and TinyDB on this path)
-is loaded only for a message that may move a task: one that can (STATUS, BLOCKED, QUESTION,
-COMPLETE, handoff), from an agency, naming a task id or sent by an agency with work in hand.
+connects it); without a graph file this costs one stat. Agents send constantly, so this module
+imports nothing heavy; the task graph's life cycle (tasks/lifecycle.py, still free of pydantic
+and TinyDB on this path) is loaded only for a message that may move a task: one that can
+(STATUS, BLOCKED, QUESTION, COMPLETE, handoff), from an agency, naming a task id or sent by an
+agency with work in hand.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ if TYPE_CHECKING:
 
     from tmux_agency.services.bus import Bus
 
-MOVING_TYPES = frozenset(("STATUS", "BLOCKED", "QUESTION", "COMPLETE", "handoff"))  # = tasks.MOVING_TYPES
-_MENTION = re.compile(r"(?<![A-Za-z0-9])T-\d+(?![A-Za-z0-9])")  # = tasks.TASK_ID
+MOVING_TYPES = frozenset(("STATUS", "BLOCKED", "QUESTION", "COMPLETE", "handoff"))  # = tasks.graph.MOVING_TYPES
+_MENTION = re.compile(r"(?<![A-Za-z0-9])T-\d+(?![A-Za-z0-9])")  # = tasks.graph.TASK_ID
 
 
 def follow(bus: Bus, messages: list[dict[str, Any]]) -> None:
@@ -46,7 +47,7 @@ def _follow_one(bus: Bus, message: dict[str, Any]) -> None:
     )
     if not named and not _has_work_in_hand(bus, message["sender_agency"]):
         return
-    from tmux_agency.services.tasks import on_traffic
+    from tmux_agency.services.tasks.lifecycle import on_traffic
 
     on_traffic(bus.ws, bus.tmux, message, bus)
 

@@ -85,7 +85,7 @@ class ControlRoom(App[None]):
         self._last_views: list[AgencyView] | None = None
         self._shown: dict[str, Text | str] = {}  # what the title bar and the preview show now
         self.drifts: list = []  # drift.Drift: the base branch moved without an approval
-        from tmux_agency.services.metrics import MessageScan
+        from tmux_agency.services.metrics.scan import MessageScan
 
         self._metrics_scan = MessageScan()
         # A worker made obsolete by a newer one (exclusive) still runs to its end in its thread:
@@ -190,7 +190,7 @@ class ControlRoom(App[None]):
             self.query_one(MessageFeed).append(self.dashboard.history_after(self.history))
 
     def _compute_metrics(self) -> dict | None:
-        from tmux_agency.services.metrics import compute
+        from tmux_agency.services.metrics.report import build as compute
 
         now = self.clock()
         try:

@@ -8,7 +8,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
-from tmux_agency.services.metrics import duration, sparkline
+from tmux_agency.services.metrics.render import duration, sparkline
 
 TREND_DAYS = 10  # the pane is narrow: the last ten days of the fourteen computed
 

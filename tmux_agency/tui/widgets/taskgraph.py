@@ -10,7 +10,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tmux_agency.services.tasks import critical_path
+from tmux_agency.services.tasks.graph import critical_path
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
