@@ -42,7 +42,7 @@ def pane_of(cli: Cli, agency: str, agent: str) -> str:
 
 
 def inbox(cli: Cli, agency: str, agent: str | None = None) -> list[dict]:
-    result = cli("inbox", agency, *([agent] if agent else []), "--json")
+    result = cli("inbox", agency, *([agent] if agent else []), "--all", "--json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 

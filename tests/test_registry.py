@@ -144,3 +144,23 @@ def test_a_scan_parses_only_the_lines_it_wants_and_stops_where_it_is_told(tmp_pa
     part = registry.scan_lines("log.jsonl", offsets[2], stop=offsets[4])
     assert [r["n"] for _, r in part] == [2, 3] and part.end == offsets[4]
     assert list(registry.scan_lines("missing.jsonl")) == []
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_log_read_backwards_gives_its_whole_lines_newest_first_with_their_offsets(tmp_path: Path, seed: int) -> None:
+    """Blocks of any size, lines longer than a block, empty lines, and a partial last line (a
+    writer at work), which is not a record yet."""
+    import random
+
+    rng = random.Random(seed)
+    lines = [bytes(rng.choice(b"ab{}") for _ in range(rng.randint(0, 60))) for _ in range(rng.randint(0, 40))]
+    partial = b"x" * rng.randint(1, 90) if seed % 2 else b""
+    (tmp_path / "log.jsonl").write_bytes(b"".join(line + b"\n" for line in lines) + partial)
+    expected, offset = [], 0
+    for line in lines:
+        if line:
+            expected.append((offset, line))
+        offset += len(line) + 1
+    got = list(Registry(tmp_path).lines_backward("log.jsonl", chunk=rng.randint(1, 32)))
+    assert got == expected[::-1]
+    assert list(Registry(tmp_path).lines_backward("missing.jsonl")) == []

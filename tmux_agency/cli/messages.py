@@ -114,12 +114,15 @@ def cmd_inbox(args: argparse.Namespace) -> int:
         if target is None:
             raise UsageError(f"agency {agency} has no agent {agent!r}")
         agent = target.name
-    messages = Bus(ws, tmux_of(args)).inbox(agency, agent)
+    found = Bus(ws, tmux_of(args)).inbox(agency, agent, limit=_limit(args))
+    messages = found.messages
     if args.json:
         print_json([m.model_dump(mode="json") for m in messages])
         return 0
     if not messages:
         print(f"no messages for {agency}{'/' + agent if agent else ''}")
+    if found.more:
+        print(_OLDER)
     for m in messages:
         why = f"  ({one_line(m.reason, 300)})" if m.state in ("queued", "uncertain", "dropped") and m.reason else ""
         print(f"{m.time:%H:%M:%S} {m.state:<12} {m.sender_label()} → {m.recipient_agent}  [{m.type}] {one_line(m.body)}{why}")
@@ -127,44 +130,58 @@ def cmd_inbox(args: argparse.Namespace) -> int:
 
 
 def cmd_log(args: argparse.Namespace) -> int:
-    from tmux_agency.services.bus import Bus, fold_history
+    from tmux_agency.services.bus import Bus
 
     bus = Bus(workspace_of(args), tmux_of(args))
     if args.verify:
         return _verify_log(bus)
 
-    def wanted(m: Any) -> bool:
-        if args.agency and args.agency not in (m.sender_agency, m.recipient_agency):
+    def wanted(m: dict[str, Any]) -> bool:  # a message as stored
+        if args.agency and args.agency not in (m.get("sender_agency"), m.get("recipient_agency")):
             return False
-        return not (args.type and m.type.lower() != args.type.lower())
+        return not (args.type and str(m.get("type", "")).lower() != args.type.lower())
 
     def show(messages: list[Any]) -> None:
         for m in messages:
-            if not wanted(m):
-                continue
             if args.json:
                 print(json.dumps(m.model_dump(mode="json"), ensure_ascii=False), flush=True)
             else:
                 doubt = f"  (uncertain: {one_line(m.reason or '', 300)})" if m.state == "uncertain" else ""
                 print(f"{m.time:%Y-%m-%d %H:%M:%S} {m.sender_label()} → {m.recipient_label()}  [{m.type}] {one_line(m.body)}{doubt}", flush=True)
 
-    events, offset = bus.events()
-    messages = fold_history(events)
+    found = bus.newest(_limit(args), wanted)
     if args.json and not args.follow:
-        print_json([m.model_dump(mode="json") for m in messages if wanted(m)])
+        print_json([m.model_dump(mode="json") for m in found.messages])
         return 0
-    show(messages)
+    if found.more and not args.json:
+        print(_OLDER, flush=True)
+    show(found.messages)
     if args.follow:
         import time
 
+        offset = found.end
         try:
             while True:
                 time.sleep(0.25)
-                events, offset = bus.events(offset)
-                show([m for m in fold_history(events)])
+                messages, offset = bus.follow(offset)
+                show([m for m in messages if wanted(m.model_dump(mode="json"))])
         except KeyboardInterrupt:
             return 0
     return 0
+
+
+# Printed above a list cut to its newest messages.
+_OLDER = "(older messages not shown: -n N for more, --all for every one)"
+
+
+def _limit(args: argparse.Namespace) -> int | None:
+    """How many of the newest messages to show: --all for every one (read from the end of the
+    history either way, so a long history costs only what is shown)."""
+    if args.all:
+        return None
+    if args.limit < 1:
+        raise UsageError(f"-n/--limit must be at least 1, not {args.limit}")
+    return args.limit
 
 
 def _verify_log(bus: Any) -> int:

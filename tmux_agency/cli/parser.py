@@ -161,13 +161,23 @@ def _args_deliver(p: argparse.ArgumentParser) -> None:
     p.add_argument("agency", nargs="?")
 
 
+def _newest(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-n", "--limit", type=int, default=NEWEST, metavar="N", help=f"the newest N messages (default {NEWEST})")
+    p.add_argument("--all", action="store_true", help="every message, oldest first")
+
+
+NEWEST = 50  # inbox and log show the newest messages: a long history costs only what is shown
+
+
 def _args_inbox(p: argparse.ArgumentParser) -> None:
     p.add_argument("agency", nargs="?")
     p.add_argument("agent", nargs="?")
+    _newest(p)
     p.add_argument("--json", action="store_true")
 
 
 def _args_log(p: argparse.ArgumentParser) -> None:
+    _newest(p)
     p.add_argument("--follow", "-f", action="store_true")
     p.add_argument("--agency")
     p.add_argument("--type")

@@ -375,6 +375,41 @@ class Registry:
                 start = handle.tell()
         return start
 
+    def lines_backward(self, name: str, end: int | None = None, chunk: int = 1 << 18) -> Iterator[tuple[int, bytes]]:
+        """The whole lines of log `name` before byte `end` (default: its end), newest first, as
+        (offset, bytes without the newline): a reader that wants the newest few reads only them,
+        a block at a time, at any size of the log. A partial last line (a writer at work) is not
+        a record yet and is left out."""
+        try:
+            handle = open(self.path(name), "rb")
+        except FileNotFoundError:
+            return
+        with handle:
+            pos = handle.seek(0, os.SEEK_END) if end is None else end
+            tail = b""  # the start of a line whose beginning is in a block not read yet
+            partial = True  # still looking for the newline that ends the last whole line
+            while pos > 0:
+                step = min(chunk, pos)
+                pos -= step
+                handle.seek(pos)
+                block = handle.read(step) + tail
+                if partial:
+                    cut = block.rfind(b"\n")
+                    if cut < 0:
+                        tail = b""
+                        continue
+                    block, partial = block[: cut + 1], False
+                lines = block.split(b"\n")
+                starts = [pos]
+                for line in lines[:-1]:
+                    starts.append(starts[-1] + len(line) + 1)
+                for index in range(len(lines) - 1, 0, -1):
+                    if lines[index]:
+                        yield starts[index], lines[index]
+                tail = lines[0]
+            if tail and not partial:
+                yield 0, tail
+
     def last_line(self, name: str) -> dict[str, Any] | None:
         """The last complete record of log `name`, read backwards from its end (cheap at any size)."""
         try:

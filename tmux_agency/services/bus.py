@@ -48,7 +48,7 @@ from tmux_agency.doors.workspace import AGENCY_ENV, AGENT_ENV, Workspace, valida
 
 TYPE_CHECKING = False  # not typing's: agent commands skip its import (see registry.py)
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
     from pathlib import Path
     from typing import Any
 
@@ -507,14 +507,117 @@ class Bus:
         events, _ = self.events()
         return fold_history(events)
 
-    def inbox(self, agency: str, agent: str | None = None) -> list[Message]:
-        """Messages to an agency (or one agent), with why each still-queued one waits."""
+    def newest(self, limit: int | None, wanted: Callable[[Msg], bool] | None = None) -> Newest:
+        """The newest `limit` messages `wanted` keeps (every one with None), oldest first, each
+        with its latest state: read from the end of the history, so what it costs follows what
+        it returns, not how long the history is."""
+        return newest_messages(self.registry.lines_backward(HISTORY), limit, wanted)
+
+    def follow(self, offset: int) -> tuple[list[Message], int]:
+        """Messages appended since byte `offset` of the history (`Newest.end`, or what this
+        returned last), and where to read from next."""
+        events, offset = self.events(offset)
+        return fold_history(events), offset
+
+    def inbox(self, agency: str, agent: str | None = None, limit: int | None = None) -> Newest:
+        """The newest `limit` messages to an agency (or one agent), with why each still-queued
+        one waits."""
+
+        def to_them(message: Msg) -> bool:
+            return message.get("recipient_agency") == agency and (agent is None or message.get("recipient_agent") == agent)
+
+        found = self.newest(limit, to_them)
         reasons = {m["id"]: m.get("reason") for m in self.queued(agency, agent)}
-        return [
-            m.model_copy(update={"reason": reasons[m.id]}) if m.id in reasons else m
-            for m in self.history()
-            if m.recipient_agency == agency and (agent is None or m.recipient_agent == agent)
+        found.messages = [
+            m.model_copy(update={"reason": reasons[m.id]}) if m.id in reasons else m for m in found.messages
         ]
+        return found
+
+
+class Newest:
+    """What `Bus.newest` found: the messages, oldest first; whether older ones that might match
+    were left unread; and `end`, where the history read ended (to follow it from there)."""
+
+    __slots__ = ("messages", "more", "end")
+
+    def __init__(self, messages: list[Message], more: bool, end: int) -> None:
+        self.messages, self.more, self.end = messages, more, end
+
+
+def newest_messages(lines: Iterable[tuple[int, bytes]], limit: int | None, wanted: Callable[[Msg], bool] | None) -> Newest:
+    """`fold_history` read backwards: from the history's lines newest first, the newest `limit`
+    messages `wanted` keeps, each folded with the state events after it — the same states
+    fold_history gives them. Memory follows the lines read, which stop once `limit` are found."""
+    from pydantic import ValidationError
+
+    from tmux_agency.models.schema import Message
+
+    later_states: dict[str, list[dict[str, Any]]] = {}  # message id → its state events, newest first
+    spoke: dict[tuple[str, str], list[tuple[int, str]]] = {}  # sender → (offset, time) of its messages, newest first
+    found: list[Message] = []
+    end = None
+    for offset, line in lines:
+        if end is None:
+            end = offset + len(line) + 1  # just past the newest whole line
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue  # a torn line left by a killed writer
+        if not isinstance(event, dict):
+            continue  # not an event tmux-agency wrote: 'log --verify' names its line
+        if event.get("event") == "state" and isinstance(event.get("id"), str):
+            event["offset"] = offset
+            later_states.setdefault(event["id"], []).append(event)
+            continue
+        if event.get("event") != "message":
+            continue
+        raw = event.get("message")
+        if not isinstance(raw, dict):
+            continue
+        if wanted is None or wanted(raw):
+            try:
+                message = Message.model_validate(raw)
+            except ValidationError:
+                message = None  # not a message tmux-agency wrote: 'log --verify' names its line
+            if message is not None:
+                found.append(_fold_states(message, later_states.pop(message.id, []), spoke))
+                if limit is not None and len(found) >= limit:
+                    return Newest(found[::-1], more=True, end=end or 0)
+        sender = (raw.get("sender_agency") or "", raw.get("sender_agent") or "")
+        if isinstance(raw.get("time"), str):
+            spoke.setdefault(sender, []).append((offset, raw["time"]))
+    return Newest(found[::-1], more=False, end=end or 0)
+
+
+def _fold_states(message: Message, states_newest_first: list[dict[str, Any]], spoke: dict[tuple[str, str], list[tuple[int, str]]]) -> Message:
+    """A message with the state events that followed it, as fold_history applies them; a
+    delivered one is acknowledged by its recipient's first message after the delivery."""
+    delivered_at_offset = None
+    for event in reversed(states_newest_first):
+        if event.get("state") == "delivered" and message.state in ("queued", "uncertain"):
+            try:
+                when = datetime.fromisoformat(event["time"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            message = message.model_copy(update={"state": "delivered", "delivered_at": when, "reason": None})
+            delivered_at_offset = event["offset"]
+        elif event.get("state") in ("uncertain", "dropped") and message.state == "queued":
+            message = message.model_copy(update={"state": event["state"], "reason": event.get("reason")})
+    if delivered_at_offset is not None:
+        answers = spoke.get((message.recipient_agency, message.recipient_agent), [])
+        # Newest first, so offsets fall: the first answer after the delivery is the last entry
+        # still past it.
+        low, high = 0, len(answers)
+        while low < high:
+            middle = (low + high) // 2
+            if answers[middle][0] > delivered_at_offset:
+                low = middle + 1
+            else:
+                high = middle
+        if low:
+            answered = datetime.fromisoformat(answers[low - 1][1])
+            message = message.model_copy(update={"state": "acknowledged", "acknowledged_at": answered})
+    return message
 
 
 def fold_history(events: Iterable[dict[str, Any]]) -> list[Message]:
