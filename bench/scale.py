@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,10 +61,16 @@ COMMANDS: list[tuple[str, list[str]]] = [
 ]
 
 
+# populate's story spaces messages ~5 s apart: a million of them span two months. They start
+# early enough to lie in the past, as a real history does (a sweep judges only past messages).
+START = datetime(2026, 7, 1, tzinfo=timezone.utc)
+
+
 def populate_key() -> str:
-    """Changes when the sample registry's code does: a cached workspace built by older code is
-    rebuilt."""
-    return hashlib.sha256((ROOT / "tests" / "sample_registry.py").read_bytes()).hexdigest()[:12]
+    """Changes when the sample registry's code (or what this script asks of it) does: a cached
+    workspace built otherwise is rebuilt."""
+    code = (ROOT / "tests" / "sample_registry.py").read_bytes() + START.isoformat().encode()
+    return hashlib.sha256(code).hexdigest()[:12]
 
 
 def workspace(cache: Path, size: str) -> Path:
@@ -90,7 +97,7 @@ def build(cache: Path, size: str) -> None:
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
     init_workspace(path)
-    populate(Workspace(path), agencies=50, agents_per_agency=4, messages=SIZES[size], tasks=500, approvals=5)
+    populate(Workspace(path), agencies=50, agents_per_agency=4, messages=SIZES[size], tasks=500, approvals=5, start=START)
     (path / ".populated").write_text(populate_key())
 
 

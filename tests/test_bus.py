@@ -286,6 +286,27 @@ def test_a_message_whose_sender_died_before_delivering_is_found_and_delivered_on
     wait_for(lambda: received(transcripts, "Dev", "py") == ["STATUS sent by a sender that died"])
 
 
+def test_a_left_message_stamped_by_a_clock_far_ahead_is_not_waited_for(tmp_path: Path) -> None:
+    """The sweep leaves a message a few seconds to its sender; one stamped an hour ahead (a wrong
+    clock) would otherwise hold the sweep's checkpoint, and be waited for, for an hour."""
+    from datetime import datetime, timedelta, timezone
+
+    from tmux_agency.doors.tmux import Tmux
+    from tmux_agency.doors.workspace import init_workspace
+    from tmux_agency.services.bus import Bus, new_message
+
+    project = tmp_path / "project"
+    project.mkdir()
+    ws, _ = init_workspace(tmp_path / "ws", project)
+    bus = Bus(ws, Tmux("tmux-agency-tests-no-such-server"))
+    ahead = new_message("intra", "STATUS", (None, "human"), ("Dev", "py"), "STATUS from a clock an hour fast",
+                        at=datetime.now(timezone.utc) + timedelta(hours=1))  # fmt: skip
+    young = new_message("intra", "STATUS", (None, "human"), ("Dev", "py"), "STATUS still in its sender's hands")
+    bus._persist([ahead, young])
+    assert bus.catch_up() == 1 and [m["id"] for m in bus.queued()] == [ahead["id"]]
+    assert bus.catch_up(grace_s=0) == 1, "the young one is judged once its grace is over"
+
+
 def test_the_sweep_of_a_long_history_queues_exactly_the_undelivered_messages(tmp_path: Path) -> None:
     """A history of 2,000 messages in which about one in ten was never delivered (its sender
     died): one sweep queues each of those once, the next finds nothing new."""

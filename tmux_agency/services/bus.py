@@ -368,7 +368,8 @@ class Bus:
             deliveries.read()
             end = deliveries.end  # both passes stop here: what is appended meanwhile waits for the next sweep
             queued = {d["id"] for d in queue.all()}
-            horizon = (_now().timestamp() - grace_s)
+            now = _now().timestamp()
+            horizon = now - grace_s
             checkpoint = end
             done = deliveries.ids | queued
             for offset, line in self.registry.scan_lines(HISTORY, start, wanted=MESSAGE_EVENT, stop=end, raw=True):
@@ -383,8 +384,12 @@ class Bus:
                     continue  # a torn line left by a killed writer
                 if message["id"] in done:
                     continue
-                if datetime.fromisoformat(message["time"]).timestamp() > horizon:
-                    checkpoint = min(checkpoint, offset)  # too young to judge: look again next time
+                sent = datetime.fromisoformat(message["time"]).timestamp()
+                # Too young to judge: look again next time. A time further ahead than the grace
+                # is a wrong clock, not a sender at work: waiting for it would hold the
+                # checkpoint (and a rescan of everything after it) until that clock came round.
+                if horizon < sent <= now + grace_s:
+                    checkpoint = min(checkpoint, offset)
                     continue
                 queue.insert({**message, "offset": offset, "reason": "its sender stopped before delivering it"})
                 found += 1
