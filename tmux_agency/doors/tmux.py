@@ -279,7 +279,8 @@ class Tmux:
             _, out, _ = self._run(
                 "display-message", "-p", f"S{_SEP}#{{pid}}{_SEP}#{{{SUBREAPER_OPTION}}}", ";",
                 "list-clients", "-F", f"C{_SEP}#{{client_pid}}{_SEP}#{{session_name}}", ";",
-                "list-panes", "-a", "-F", f"P{_SEP}#{{pane_pid}}{_SEP}#{{session_name}}{_SEP}#{{pane_id}}{_SEP}#{{window_name}}",
+                "list-panes", "-a", "-F",
+                f"P{_SEP}#{{pane_pid}}{_SEP}#{{session_name}}{_SEP}#{{pane_id}}{_SEP}#{{window_name}}",
                 timeout=timeout,
             )  # fmt: skip
         except (AgencyError, OSError, subprocess.TimeoutExpired):
@@ -487,7 +488,8 @@ class Tmux:
     def display_on(self, client: str, text: str) -> None:
         """Show `text` in a client's status line ('#' doubled: tmux reads the text as a format)."""
         with self._errors():
-            self._checked(self._server().cmd("display-message", "-c", client, text.replace("#", "##")), "display-message")
+            proc = self._server().cmd("display-message", "-c", client, text.replace("#", "##"))
+            self._checked(proc, "display-message")
 
     def display(self, target: str, fmt: str) -> str:
         with self._errors():
@@ -533,13 +535,16 @@ class _LibtmuxErrors:
             raise TmuxUnavailable(_NOT_INSTALLED) from None
         if isinstance(error, exc.LibTmuxException):
             said = error.args[0] if error.args else str(error)  # tmux's stderr: a string, or a list of lines
-            raise self.tmux._failure(error.subcommand, "\n".join(said) if isinstance(said, list) else str(said)) from None
+            message = "\n".join(said) if isinstance(said, list) else str(said)
+            raise self.tmux._failure(error.subcommand, message) from None
 
 
 class _QuietIfDown(_LibtmuxErrors):
     """As _LibtmuxErrors, but a server that is not running is no error: the block is left."""
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> bool:  # type: ignore[override]
+    def __exit__(  # type: ignore[override]  # it may swallow an error, its parent never does
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> bool:
         try:
             super().__exit__(kind, error, tb)
         except TmuxUnavailable as translated:
