@@ -1,5 +1,5 @@
 """The package's shape, checked: layers import downwards only, no module imports itself back in a
-circle, and TinyDB and libtmux are each reached through one door.
+circle, TinyDB and libtmux are each reached through one door, and only that door runs tmux.
 
     faces      cli/  tui/  __main__
     demo       demo/                      (its story, cast, scripted agent, API stand-in)
@@ -138,6 +138,46 @@ def test_the_pure_modules_reach_no_door() -> None:
     assert reached == {module: [] for module in PURE}
 
 
+# What starts a process: with the tmux binary as its program, only doors/tmux.py may call these.
+PROCESS_CALLS = {
+    "subprocess": {"run", "Popen", "call", "check_call", "check_output", "getoutput", "getstatusoutput"},
+    "os": {"system", "popen", "posix_spawn", "posix_spawnp", "execv", "execve", "execvp", "execvpe", "execl", "execle",
+           "execlp", "execlpe", "spawnv", "spawnve", "spawnvp", "spawnvpe", "spawnl", "spawnle", "spawnlp", "spawnlpe"},
+}  # fmt: skip
+
+
+def _names_tmux(node: ast.AST) -> bool:
+    """An argv whose program is tmux (`["tmux", ...]`), or a command line that starts with it."""
+    if isinstance(node, (ast.List, ast.Tuple)) and node.elts:
+        node = node.elts[0]
+        return isinstance(node, ast.Constant) and node.value == "tmux"
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.split(" ")[0] == "tmux"
+
+
+def tmux_run_outside_the_door() -> list[str]:
+    """Every place outside doors/ that runs the tmux binary: an argv for it, wherever it is built
+    (a list or tuple that starts with "tmux"), or a process started with tmux as its program."""
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        if path.relative_to(PACKAGE).parts[0] == "doors":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, (ast.List, ast.Tuple)) and _names_tmux(node):
+                found.append(f"{module_name(path)}:{node.lineno} builds an argv for tmux")
+            elif (
+                isinstance(node, ast.Call) and node.args and _names_tmux(node.args[0])
+                and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+                and node.func.attr in PROCESS_CALLS.get(node.func.value.id, ())
+            ):  # fmt: skip
+                found.append(f"{module_name(path)}:{node.lineno} runs tmux")
+    return sorted(set(found))
+
+
+def test_tmux_is_run_through_its_door_only() -> None:
+    """The door is the only way to tmux: no module outside doors/ runs the tmux binary."""
+    assert tmux_run_outside_the_door() == [], "go through tmux_agency.doors.tmux.Tmux"
+
+
 def registry_file_names() -> set[str]:
     """The names of the registry's files and logs, as the doors define them."""
     from tmux_agency.doors import chain, registry
@@ -177,12 +217,14 @@ def test_the_checks_see_an_upward_import_a_circle_a_door_bypass_and_a_face_past_
     (fake / "services" / "tasks.py").write_text("def f():\n    from tmux_agency.services import bus\n")
     (fake / "doors" / "registry.py").write_text("")
     (fake / "cli" / "main.py").write_text("from tmux_agency.doors.registry import Registry\n")
+    (fake / "services" / "jump.py").write_text("import subprocess\nargv = ['tmux', 'attach']\nsubprocess.run(argv)\n")
     monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
     checks = (
         test_imports_point_down_only,
         test_no_module_imports_itself_back_through_a_circle,
         test_tinydb_and_libtmux_are_each_reached_through_one_door,
         test_faces_reach_the_doors_through_services,
+        test_tmux_is_run_through_its_door_only,
     )
     for check in checks:
         try:

@@ -45,13 +45,9 @@ import subprocess
 from collections import namedtuple
 from pathlib import Path
 
-from tmux_agency.models.errors import AgencyError, UsageError
 from tmux_agency.doors.processes import stat_fields
-from tmux_agency.doors.tmux import SUBREAPER_OPTION  # set by Tmux.ensure_server to the server's pid
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from tmux_agency.doors.tmux import Tmux
+from tmux_agency.doors.tmux import SUBREAPER_OPTION, Tmux  # the option: set by Tmux.ensure_server to the server's pid
+from tmux_agency.models.errors import AgencyError, UsageError
 
 _SEP = "\x1f"
 _PROC = Path("/proc")
@@ -177,34 +173,14 @@ class _Facts:
 
 def _query(path: str) -> Server | None:
     """Ask the tmux server on socket `path` for its pid, panes and clients: one tmux call."""
-    argv = [
-        "tmux", "-S", path,
-        "display-message", "-p", f"S{_SEP}#{{pid}}{_SEP}#{{{SUBREAPER_OPTION}}}", ";",
-        "list-clients", "-F", f"C{_SEP}#{{client_pid}}{_SEP}#{{session_name}}", ";",
-        "list-panes", "-a", "-F", f"P{_SEP}#{{pane_pid}}{_SEP}#{{session_name}}{_SEP}#{{pane_id}}{_SEP}#{{window_name}}",
-    ]  # fmt: skip
-    try:
-        out = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=5).stdout
-    except (OSError, subprocess.TimeoutExpired):
+    survey = Tmux(socket_path=path).survey()
+    if survey is None:
         return None
-    pid, ours = None, False
     panes: dict[int, list[Place]] = {}
-    clients: list[tuple[int, str]] = []
-    sessions: set[str] = set()
-    # With no session, list-clients fails ("no current target") and list-panes does not run:
-    # what was printed before still holds.
-    for line in out.split("\n"):
-        parts = line.split(_SEP)
-        if parts[0] == "S" and len(parts) == 3 and parts[1].isdigit():
-            pid, ours = int(parts[1]), parts[2] == parts[1]
-        elif parts[0] == "C" and len(parts) == 3 and parts[1].isdigit():
-            clients.append((int(parts[1]), parts[2]))
-        elif parts[0] == "P" and len(parts) == 5 and parts[1].isdigit():
-            panes.setdefault(int(parts[1]), []).append(Place(parts[2], parts[3], parts[4]))
-            sessions.add(parts[2])
-    if pid is None:
-        return None
-    return Server(pid, path, panes, clients, sessions, ours)
+    for pid, session, pane_id, window in survey.panes:
+        panes.setdefault(pid, []).append(Place(session, pane_id, window))
+    sessions = {session for _, session, _, _ in survey.panes}
+    return Server(survey.pid, path, panes, survey.clients, sessions, survey.subreaper)
 
 
 def _unix_sockets() -> dict[int, str]:

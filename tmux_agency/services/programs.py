@@ -328,10 +328,6 @@ def _match(command: str, folder: str | None, signature: tuple[tuple[str, int, in
     )
 
 
-def shipped_profiles() -> tuple[ProgramProfile, ...]:
-    return tuple(ProgramProfile.from_dict(data, source=str(path)) for path, data in _shipped_data())
-
-
 def all_profiles(home: str | os.PathLike[str] | None = None) -> tuple[ProgramProfile, ...]:
     """Every profile in force for the workspace at `home`, each checked in full."""
     folder = user_profiles_dir(home)

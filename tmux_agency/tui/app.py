@@ -8,8 +8,6 @@ watchfiles worker on registry/ wakes only the panes whose files changed.
 from __future__ import annotations
 
 import gc
-import os
-import subprocess
 import threading
 from collections.abc import Callable, Iterable
 from typing import ClassVar
@@ -45,10 +43,10 @@ Attach = Callable[["ControlRoom", Tmux, str, str], None]
 
 def attach_outside_tmux(app: ControlRoom, tmux: Tmux, session: str, pane_id: str) -> None:
     """Hand the terminal to `tmux attach` and come back when the user detaches."""
-    argv = ["tmux", *(["-L", tmux.socket_name] if tmux.socket_name else []), "attach", "-t", f"={session}"]
-    env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+    from tmux_agency.services.jump import attach
+
     with app.suspend():
-        subprocess.run(argv, env=env)
+        attach(tmux, session)
 
 
 class ControlRoom(App[None]):
@@ -524,12 +522,10 @@ class ControlRoom(App[None]):
             return
         if not self._tmux_ready("jump to a pane"):
             return
+        from tmux_agency.services.jump import jump
+
         try:
-            session = self.tmux.focus_pane(pane)
-            if self.tmux.is_current_server():
-                self.tmux.switch_client(pane)
-            else:
-                self.attach(self, self.tmux, session, pane)
+            jump(self.tmux, pane, attach=lambda session: self.attach(self, self.tmux, session, pane))
         except AgencyError as exc:
             self.notify(f"jump: {exc}", severity="error")
         self.refresh_agencies_now()
