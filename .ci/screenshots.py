@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.sample_registry import populate  # noqa: E402
 from tmux_agency.doors.tmux import Tmux  # noqa: E402
-from tmux_agency.tui.app import ControlRoom  # noqa: E402
 from tmux_agency.doors.workspace import init_workspace  # noqa: E402
+from tmux_agency.tui.app import ControlRoom  # noqa: E402
 
 SIZE = (140, 42)
 SHOTS = {
@@ -37,8 +37,13 @@ SHOTS = {
 
 
 async def render(ws, keys: list[str], out: Path) -> None:
-    app = ControlRoom(ws, Tmux("tmux-agency-screenshots"), watch=False, load_older=False,
-                      clock=lambda: datetime(2026, 11, 25, 10, 42, tzinfo=timezone.utc))
+    app = ControlRoom(
+        ws,
+        Tmux("tmux-agency-screenshots"),
+        watch=False,
+        load_older=False,
+        clock=lambda: datetime(2026, 11, 25, 10, 42, tzinfo=timezone.utc),
+    )
     async with app.run_test(size=SIZE) as pilot:
         if keys[:2] == ["tab", "tab"]:
             app.query_one("#approval-table").focus()
@@ -83,11 +88,30 @@ def demo_shot(out_dir: Path) -> None:
     socket = f"tmux-agency-demo-shot-{os.getpid()}"
     cli = [sys.executable, "-m", "tmux_agency"]
     try:
-        subprocess.run([*cli, "demo", "--headless", "--keep", "--dir", str(tmp / "demo"), "--socket", socket, "--pace", "0.3"],
-                       check=True, capture_output=True, cwd=ROOT)  # fmt: skip
+        subprocess.run(
+            [*cli, "demo", "--headless", "--keep", "--dir", str(tmp / "demo"), "--socket", socket, "--pace", "0.3"],
+            check=True,
+            capture_output=True,
+            cwd=ROOT,
+        )
         svg = tmp / "demo.svg"
-        subprocess.run([*cli, "--home", str(tmp / "demo" / "workspace"), "--socket", socket, "tui", "--snapshot", str(svg),
-                        "--size", f"{SIZE[0]}x{SIZE[1]}"], check=True, capture_output=True, cwd=ROOT)  # fmt: skip
+        subprocess.run(
+            [
+                *cli,
+                "--home",
+                str(tmp / "demo" / "workspace"),
+                "--socket",
+                socket,
+                "tui",
+                "--snapshot",
+                str(svg),
+                "--size",
+                f"{SIZE[0]}x{SIZE[1]}",
+            ],
+            check=True,
+            capture_output=True,
+            cwd=ROOT,
+        )
         to_png(svg, out_dir / "demo.png")
         print("screenshots/demo.png")
     finally:

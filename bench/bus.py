@@ -27,10 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tmux_agency.services.bus import HISTORY, Bus, new_message  # noqa: E402
 from tmux_agency.doors.registry import MESSAGES  # noqa: E402
 from tmux_agency.doors.tmux import Tmux  # noqa: E402
 from tmux_agency.doors.workspace import init_workspace  # noqa: E402
+from tmux_agency.services.bus import HISTORY, Bus, new_message  # noqa: E402
 
 
 def seed_history(bus: Bus, total: int) -> None:
@@ -91,7 +91,12 @@ def main() -> int:
 
     root = Path(tempfile.mkdtemp(prefix="tmux-agency-bench-"))
     socket = f"bench-{os.getpid()}"
-    env = {**os.environ, "TMUX_AGENCY_HOME": str(root / "ws"), "TMUX_AGENCY_SOCKET": socket, "TMUX_AGENCY_AGENT_PACE": "0"}
+    env = {
+        **os.environ,
+        "TMUX_AGENCY_HOME": str(root / "ws"),
+        "TMUX_AGENCY_SOCKET": socket,
+        "TMUX_AGENCY_AGENT_PACE": "0",
+    }
     for key in ("TMUX_AGENCY_AGENCY", "TMUX_AGENCY_AGENT", "TMUX", "TMUX_PANE"):
         env.pop(key, None)
     try:
@@ -105,8 +110,12 @@ def main() -> int:
         cli = [str(script)] if script.exists() else [python, "-m", "tmux_agency"]
         # pip compiles a package's bytecode when it installs it; an editable install does not,
         # and without bytecode every call would recompile our sources (~40 ms).
-        subprocess.run([python, "-m", "compileall", "-q", str(Path(__file__).resolve().parent.parent / "tmux_agency")], check=True)
-        subprocess.run([*cli, "create", "Bench", "--agents", "worker"], env=env, cwd=str(root), check=True, capture_output=True)
+        subprocess.run(
+            [python, "-m", "compileall", "-q", str(Path(__file__).resolve().parent.parent / "tmux_agency")], check=True
+        )
+        subprocess.run(
+            [*cli, "create", "Bench", "--agents", "worker"], env=env, cwd=str(root), check=True, capture_output=True
+        )
         tmux = Tmux(socket)
         bus = Bus(ws, tmux)
         pane = next(p.pane_id for p in tmux.list_panes() if p.window_name == "worker")
@@ -119,7 +128,9 @@ def main() -> int:
         send_100k = median_ms(send, env, str(root), args.samples)
         persist_100k = persist_rate(bus, args.persist)
         baseline_python = median_ms([python, "-c", "pass"], env, str(root), args.samples)
-        baseline_keys = median_ms(["tmux", "-L", socket, "send-keys", "-t", pane, "-l", ""], env, str(root), args.samples)
+        baseline_keys = median_ms(
+            ["tmux", "-L", socket, "send-keys", "-t", pane, "-l", ""], env, str(root), args.samples
+        )
     finally:
         subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)

@@ -97,7 +97,9 @@ def build(cache: Path, size: str) -> None:
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
     init_workspace(path)
-    populate(Workspace(path), agencies=50, agents_per_agency=4, messages=SIZES[size], tasks=500, approvals=5, start=START)
+    populate(
+        Workspace(path), agencies=50, agents_per_agency=4, messages=SIZES[size], tasks=500, approvals=5, start=START
+    )
     (path / ".populated").write_text(populate_key())
 
 
@@ -129,7 +131,13 @@ def control_room(ws: Path, env: dict[str, str]) -> dict[str, float]:
     started = time.time()
     first = subprocess.run([*tui, "--child", "startup"], env=env, capture_output=True, text=True, timeout=300)
     startup = json.loads(first.stdout.splitlines()[0])
-    live = subprocess.run([*tui, "--child", "live", "--changes", "5", "--keys", "20"], env=env, capture_output=True, text=True, timeout=600)
+    live = subprocess.run(
+        [*tui, "--child", "live", "--changes", "5", "--keys", "20"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     after = json.loads(live.stdout.splitlines()[0])
     frames = sorted(after["frame_ms"])
     return {
@@ -178,7 +186,9 @@ def main() -> int:
 
 def print_table(result: dict) -> None:
     sizes = result["sizes"]
-    print(f"python -c pass: {result['python_ms']:.0f} ms (median of {result['samples']}); time is the median, memory the peak")
+    print(
+        f"python -c pass: {result['python_ms']:.0f} ms (median of {result['samples']}); time is the median, memory the peak"
+    )
     head = f"{'command':<14}" + "".join(f"{s + ' ms':>10}{s + ' MB':>9}" for s in sizes) + f"{'last/first':>12}"
     print(head)
     print("-" * len(head))

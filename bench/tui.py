@@ -152,10 +152,10 @@ def child_startup(ws_path: str, socket: str) -> None:
     import asyncio
 
     from tmux_agency.doors.tmux import Tmux
+    from tmux_agency.doors.workspace import Workspace
     from tmux_agency.tui.app import ControlRoom
     from tmux_agency.tui.widgets.agencies import AgencyList
     from tmux_agency.tui.widgets.feed import MessageFeed
-    from tmux_agency.doors.workspace import Workspace
 
     imported = time.perf_counter()
 
@@ -190,16 +190,18 @@ def child_startup(ws_path: str, socket: str) -> None:
 def child_writer(ws_path: str, socket: str) -> None:
     """Another process: for each line on stdin, append a message to the history the way the bus
     does, and print the wall time taken just before the write."""
-    from tmux_agency.services.bus import Bus, new_message
     from tmux_agency.doors.tmux import Tmux
     from tmux_agency.doors.workspace import Workspace
+    from tmux_agency.services.bus import Bus, new_message
 
     bus = Bus(Workspace(Path(ws_path)), Tmux(socket))
     for line in sys.stdin:
         text = line.strip()
         if not text:
             break
-        message = new_message("intra", "STATUS", ("CodeAgency", "backend-dev"), ("CodeAgency", "code-coordinator"), text)
+        message = new_message(
+            "intra", "STATUS", ("CodeAgency", "backend-dev"), ("CodeAgency", "code-coordinator"), text
+        )
         before = time.time()
         bus._persist([message])
         print(before, flush=True)
@@ -210,10 +212,10 @@ def child_live(ws_path: str, socket: str, changes: int, keys: int) -> None:
     import asyncio
 
     from tmux_agency.doors.tmux import Tmux
+    from tmux_agency.doors.workspace import Workspace
     from tmux_agency.tui.app import ControlRoom
     from tmux_agency.tui.widgets.agencies import AgencyList
     from tmux_agency.tui.widgets.feed import MessageFeed
-    from tmux_agency.doors.workspace import Workspace
 
     async def run() -> None:
         app = ControlRoom(Workspace(Path(ws_path)), Tmux(socket))
@@ -252,8 +254,10 @@ def child_live(ws_path: str, socket: str, changes: int, keys: int) -> None:
             # --- a write by another process -> the row in the feed
             writer = subprocess.Popen(  # noqa: ASYNC220 - started once, before any timing
                 [sys.executable, __file__, "--writer", "--ws", ws_path, "--socket", socket],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-            )  # fmt: skip
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
             assert writer.stdin is not None and writer.stdout is not None
             latencies, data_latencies, timeouts = [], [], 0
             try:
@@ -381,11 +385,20 @@ def start_agency_panes(ws, socket: str) -> int:  # ws: a Workspace
         for n, session in enumerate(stopped):
             argv += [*([";"] if n else []), "kill-session", "-t", f"={session}"]
         subprocess.run(argv, check=True, capture_output=True)
-    listed = subprocess.run([*tmux, "list-panes", "-a", "-F", "#{session_name}\t#{window_name}\t#{pane_id}"],
-                            check=True, capture_output=True, text=True).stdout.split()  # fmt: skip
+    listed = subprocess.run(
+        [*tmux, "list-panes", "-a", "-F", "#{session_name}\t#{window_name}\t#{pane_id}"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     actual = {(listed[i], listed[i + 1]): listed[i + 2] for i in range(0, len(listed), 3)}
-    wrong = [a["pane_id"] for r in records if r.get("status") != "stopped" for a in r["agents"]
-             if actual.get((r["session"], a["window"])) != a["pane_id"]]  # fmt: skip
+    wrong = [
+        a["pane_id"]
+        for r in records
+        if r.get("status") != "stopped"
+        for a in r["agents"]
+        if actual.get((r["session"], a["window"])) != a["pane_id"]
+    ]
     if wrong:
         raise SystemExit(f"bench: the live panes did not get the registry's ids ({len(wrong)} differ, e.g. {wrong[0]})")
     return len(actual)
@@ -393,7 +406,9 @@ def start_agency_panes(ws, socket: str) -> int:  # ws: a Workspace
 
 def stop_server(socket: str) -> None:
     """Kill the live server and remove its socket file (tmux leaves it behind)."""
-    path = subprocess.run(["tmux", "-L", socket, "display-message", "-p", "#{socket_path}"], capture_output=True, text=True)
+    path = subprocess.run(
+        ["tmux", "-L", socket, "display-message", "-p", "#{socket_path}"], capture_output=True, text=True
+    )
     subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
     if path.returncode == 0 and path.stdout.strip():
         Path(path.stdout.strip()).unlink(missing_ok=True)
@@ -481,7 +496,14 @@ def main() -> int:
         "up": f"tmux-agency-bench-live-{os.getpid()}",  # a real server with every agency's panes
     }
     env = {**os.environ, "TZ": "UTC"}
-    for key in ("TMUX_AGENCY_AGENCY", "TMUX_AGENCY_AGENT", "TMUX", "TMUX_PANE", "TMUX_AGENCY_HOME", "TMUX_AGENCY_SOCKET"):
+    for key in (
+        "TMUX_AGENCY_AGENCY",
+        "TMUX_AGENCY_AGENT",
+        "TMUX",
+        "TMUX_PANE",
+        "TMUX_AGENCY_HOME",
+        "TMUX_AGENCY_SOCKET",
+    ):
         env.pop(key, None)
     measured: dict[str, tuple[dict, dict]] = {}
     try:
@@ -501,10 +523,22 @@ def main() -> int:
         for state, ws in (("down", big_ws), ("up", live_ws)):
             full = startups(ws.root, sockets[state], env, args.startups)
             live, _, _ = spawn_json(
-                [sys.executable, __file__, "--child", "live", "--ws", str(ws.root), "--socket", sockets[state],
-                 "--changes", str(args.changes), "--keys", str(args.keys)],
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    "live",
+                    "--ws",
+                    str(ws.root),
+                    "--socket",
+                    sockets[state],
+                    "--changes",
+                    str(args.changes),
+                    "--keys",
+                    str(args.keys),
+                ],
                 env,
-            )  # fmt: skip
+            )
             measured[state] = (full, live)
     finally:
         stop_server(sockets["up"])
@@ -601,12 +635,20 @@ def print_table(result: dict) -> None:
     for name, value, other, target in rows:
         print(f"{name:<38} {value:>10} {other:>10}  {target}")
     print(f"tmux up: a server with {result['live_panes']} agent panes; tmux down: nothing listens on the socket")
-    for title, phases in (("startup phases, tmux up", up["startup_phases_s"]), ("startup phases, empty", result["startup_empty_phases_s"])):
+    for title, phases in (
+        ("startup phases, tmux up", up["startup_phases_s"]),
+        ("startup phases, empty", result["startup_empty_phases_s"]),
+    ):
         print(f"{title}: " + ", ".join(f"{k.removesuffix('_s')} {v:.3f} s" for k, v in phases.items()))
-    print("keystroke (pilot) median by key, tmux up: " + ", ".join(f"{k} {v} ms" for k, v in up["keystroke_pilot_median_ms_by_key"].items()))
+    print(
+        "keystroke (pilot) median by key, tmux up: "
+        + ", ".join(f"{k} {v} ms" for k, v in up["keystroke_pilot_median_ms_by_key"].items())
+    )
     for label, figures in (("tmux up", up), ("tmux down", down)):
         if figures["change_to_screen_timeouts"]:
-            print(f"change -> on screen ({label}): {figures['change_to_screen_timeouts']} of {result['samples']['changes']} writes never showed (5 s)")
+            print(
+                f"change -> on screen ({label}): {figures['change_to_screen_timeouts']} of {result['samples']['changes']} writes never showed (5 s)"
+            )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from tmux_agency.doors.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent
 
+
 def make_project(path: Path) -> Path:
     """A real git repository with one commit: the project agents work on."""
     path.mkdir(parents=True, exist_ok=True)
@@ -74,7 +75,5 @@ def wait_for(predicate: Callable[[], object], timeout: float = 20.0, interval: f
 def registry_bytes(ws: Workspace) -> dict[str, bytes]:
     """The registry's files, to show a failed command changed nothing."""
     return {
-        p.name: p.read_bytes()
-        for p in sorted(ws.registry_dir.glob("*"))
-        if p.is_file() and not p.name.startswith(".")
+        p.name: p.read_bytes() for p in sorted(ws.registry_dir.glob("*")) if p.is_file() and not p.name.startswith(".")
     }

@@ -52,7 +52,11 @@ def version_of(program: str) -> str:
 def install(programs: list[str] | None = None) -> None:
     """Install the pinned CLIs that are missing (npm ones in one call)."""
     wanted = programs or list(PINNED)
-    npm = [f"{PINNED[p][1]}@{PINNED[p][2]}" for p in wanted if PINNED[p][0] == "npm" and _installed_version(p) != version_of(p)]
+    npm = [
+        f"{PINNED[p][1]}@{PINNED[p][2]}"
+        for p in wanted
+        if PINNED[p][0] == "npm" and _installed_version(p) != version_of(p)
+    ]
     if npm:
         if shutil.which("npm") is None:
             raise SystemExit("real_clis: npm is not installed (apt-get install npm, or Node.js)")
@@ -63,13 +67,24 @@ def install(programs: list[str] | None = None) -> None:
             check=True,
         )
     if "aider" in wanted and executable("aider") is None:
-        print(f"real_clis: pip install aider-chat=={version_of('aider')} (a venv of its own, a few minutes)", file=sys.stderr, flush=True)
+        print(
+            f"real_clis: pip install aider-chat=={version_of('aider')} (a venv of its own, a few minutes)",
+            file=sys.stderr,
+            flush=True,
+        )
         subprocess.run([sys.executable, "-m", "venv", str(aider_venv())], check=True)
         subprocess.run(
-            [str(aider_venv() / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-             f"aider-chat=={version_of('aider')}"],
+            [
+                str(aider_venv() / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                f"aider-chat=={version_of('aider')}",
+            ],
             check=True,
-        )  # fmt: skip
+        )
 
 
 def _installed_version(program: str) -> str | None:

@@ -29,8 +29,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tmux_agency.doors import registry as reg
-from tmux_agency.services.bus import HISTORY, message_type, new_message
 from tmux_agency.doors.chain import HEAD_FILE, KEY_FILE, plain_hash
+from tmux_agency.doors.registry import Registry
+from tmux_agency.doors.workspace import STARTER_AGENCIES, Workspace
+from tmux_agency.models.payloads import parse_payload
 from tmux_agency.models.schema import (
     AgencyRecord,
     AgencySpec,
@@ -41,9 +43,7 @@ from tmux_agency.models.schema import (
     SuiteCounts,
     TaskRecord,
 )
-from tmux_agency.models.payloads import parse_payload
-from tmux_agency.doors.registry import Registry
-from tmux_agency.doors.workspace import STARTER_AGENCIES, Workspace
+from tmux_agency.services.bus import HISTORY, message_type, new_message
 
 START = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 PROGRAM = "tmux-agency agent"
@@ -58,14 +58,29 @@ _KINDS = {
     "DocsAgency": "docs",
 }
 _AREAS = (
-    "payments", "search", "mobile app", "notifications", "analytics", "billing",
-    "onboarding", "integrations", "reporting", "admin console",
-)  # fmt: skip
+    "payments",
+    "search",
+    "mobile app",
+    "notifications",
+    "analytics",
+    "billing",
+    "onboarding",
+    "integrations",
+    "reporting",
+    "admin console",
+)
 _TEAM_CAPABILITIES = (
-    ["backend", "payments"], ["search", "backend"], ["mobile", "frontend"], ["messaging", "backend"],
-    ["data-pipelines", "analytics"], ["billing", "backend"], ["frontend", "ux"], ["api-design", "integrations"],
-    ["reporting", "data-pipelines"], ["frontend", "internal-tools"],
-)  # fmt: skip
+    ["backend", "payments"],
+    ["search", "backend"],
+    ["mobile", "frontend"],
+    ["messaging", "backend"],
+    ["data-pipelines", "analytics"],
+    ["billing", "backend"],
+    ["frontend", "ux"],
+    ["api-design", "integrations"],
+    ["reporting", "data-pipelines"],
+    ["frontend", "internal-tools"],
+)
 
 # (branch slug, how a person names it)
 _FEATURES = (
@@ -85,30 +100,43 @@ _FEATURES = (
 
 _WORK = {
     "code": (
-        "implement the {topic} API endpoints", "build the {topic} UI", "add unit tests for the {topic}",
-        "refactor the data layer behind the {topic}", "review the {topic} changes before hand-off",
+        "implement the {topic} API endpoints",
+        "build the {topic} UI",
+        "add unit tests for the {topic}",
+        "refactor the data layer behind the {topic}",
+        "review the {topic} changes before hand-off",
     ),
     "qa": (
-        "write the test plan for the {topic}", "run the regression suite against the {topic}",
-        "automate the E2E tests for the {topic}", "load-test the {topic}",
+        "write the test plan for the {topic}",
+        "run the regression suite against the {topic}",
+        "automate the E2E tests for the {topic}",
+        "load-test the {topic}",
     ),
     "ops": (
-        "add a CI job for the {topic}", "prepare the staging deploy of the {topic}",
-        "set up alerts for the {topic}", "write the rollback plan for the {topic}",
+        "add a CI job for the {topic}",
+        "prepare the staging deploy of the {topic}",
+        "set up alerts for the {topic}",
+        "write the rollback plan for the {topic}",
     ),
     "sec": (
-        "threat-model the {topic}", "run the dependency audit for the {topic}",
-        "review the auth checks in the {topic}", "scan the {topic} changes for secrets",
+        "threat-model the {topic}",
+        "run the dependency audit for the {topic}",
+        "review the auth checks in the {topic}",
+        "scan the {topic} changes for secrets",
     ),
     "docs": (
-        "write the user guide for the {topic}", "document the {topic} API",
-        "add a tutorial for the {topic}", "update the changelog for the {topic}",
+        "write the user guide for the {topic}",
+        "document the {topic} API",
+        "add a tutorial for the {topic}",
+        "update the changelog for the {topic}",
     ),
     "team": (
-        "integrate the {topic} with the {area} service", "fix the flaky tests around the {topic}",
-        "profile the {topic} under load", "wire the {topic} into the {area} dashboard",
+        "integrate the {topic} with the {area} service",
+        "fix the flaky tests around the {topic}",
+        "profile the {topic} under load",
+        "wire the {topic} into the {area} dashboard",
     ),
-}  # fmt: skip
+}
 _PROGRESS = (
     "first pass of the {topic} works locally",
     "tests written, fixing two edge cases",
@@ -174,7 +202,9 @@ def populate(
         )
         for i, r in enumerate(records)
     ]
-    _write_history(registry, _Story(casts, random.Random(rng.random())), messages, start, random.Random(rng.random()), undelivered)
+    _write_history(
+        registry, _Story(casts, random.Random(rng.random())), messages, start, random.Random(rng.random()), undelivered
+    )
     _write_table(registry, reg.TASKS, _tasks(casts, tasks, start, random.Random(rng.random())))
     _write_table(registry, reg.APPROVALS, _approvals([c.name for c in casts], approvals, start))
 
@@ -209,7 +239,11 @@ def _agency_records(ws: Workspace, count: int, per_agency: int, start: datetime)
         for position, agent in enumerate(spec.all_agents()):
             agents.append(
                 AgentRecord(
-                    name=agent.name, window=agent.name, is_coordinator=position == 0, program=PROGRAM, pane_id=f"%{pane}"
+                    name=agent.name,
+                    window=agent.name,
+                    is_coordinator=position == 0,
+                    program=PROGRAM,
+                    pane_id=f"%{pane}",
                 )
             )
             pane += 1
@@ -234,9 +268,13 @@ def _team_spec(number: int, per_agency: int) -> AgencySpec:
         description=f"Feature team for the {area}: builds, tests and ships its own slice of the product.",
         capabilities=list(_TEAM_CAPABILITIES[(number - 1) % len(_TEAM_CAPABILITIES)]),
         coordinator=AgentSpec(
-            name=f"{name.lower()}-coordinator", role=f"Plans the {area} team's work and reports progress to the orchestrator"
+            name=f"{name.lower()}-coordinator",
+            role=f"Plans the {area} team's work and reports progress to the orchestrator",
         ),
-        agents=[AgentSpec(name=f"agent-{k}", role=f"Generalist engineer on the {area} team") for k in range(1, per_agency + 1)],
+        agents=[
+            AgentSpec(name=f"agent-{k}", role=f"Generalist engineer on the {area} team")
+            for k in range(1, per_agency + 1)
+        ],
         sandbox=SandboxSpec(test_command="python -m pytest -q"),
     )
 
@@ -273,7 +311,9 @@ class _Story:
             )
         )
         body = json.dumps(payload, ensure_ascii=False)
-        return [("broadcast", "alert", (ORCHESTRATOR, None), (c.name, c.coordinator), body, payload) for c in self.casts]
+        return [
+            ("broadcast", "alert", (ORCHESTRATOR, None), (c.name, c.coordinator), body, payload) for c in self.casts
+        ]
 
     def batches(self) -> Iterator[list[Draft]]:
         concurrent = min(len(self.casts), max(3, 2 + len(self.casts) // 4), 12)
@@ -313,10 +353,16 @@ class _Story:
             fix = f"fix the {bugs} issue{'s' if bugs > 1 else ''} QAAgency found in {feature}"
             yield from self._intra_task(cast, agent, fix, phrase, branch, short=True)
             return
-        yield [self._inter(qa, cast, {"type": "results", "task": feature, "status": "passed", "bugs": 0, "severity": "none"})]
+        yield [
+            self._inter(
+                qa, cast, {"type": "results", "task": feature, "status": "passed", "bugs": 0, "severity": "none"}
+            )
+        ]
         docs = self.by_name.get("DocsAgency")
         if docs is not None:
-            yield [self._inter(cast, docs, {"type": "handoff", "task": feature, "branch": branch, "priority": "medium"})]
+            yield [
+                self._inter(cast, docs, {"type": "handoff", "task": feature, "branch": branch, "priority": "medium"})
+            ]
 
     def _intra_task(
         self, cast: _Cast, agent: str, work: str, phrase: str, branch: str, short: bool = False
@@ -339,7 +385,9 @@ class _Story:
             yield [self._intra(cast, boss, agent, unblock.format(**fill))]
         if not short and rng.random() < 0.5:
             pct = min(90, pct + rng.randrange(2, 5) * 10)
-            yield [self._intra(cast, agent, boss, f"STATUS {agent}: {pct}% done, {rng.choice(_PROGRESS).format(**fill)}")]
+            yield [
+                self._intra(cast, agent, boss, f"STATUS {agent}: {pct}% done, {rng.choice(_PROGRESS).format(**fill)}")
+            ]
         yield [self._intra(cast, agent, boss, f"COMPLETE {agent}: {task} done on {branch}")]
 
     def _topic(self) -> tuple[str, str]:
@@ -356,7 +404,14 @@ class _Story:
     def _inter(sender: _Cast, recipient: _Cast, payload: dict[str, Any]) -> Draft:
         stored = parse_payload(json.dumps(payload))  # what the bus stores: validated, defaults filled
         body = json.dumps(stored, ensure_ascii=False)
-        return ("inter", stored["type"], (sender.name, sender.coordinator), (recipient.name, recipient.coordinator), body, stored)
+        return (
+            "inter",
+            stored["type"],
+            (sender.name, sender.coordinator),
+            (recipient.name, recipient.coordinator),
+            body,
+            stored,
+        )
 
 
 # The history's two encodings: what chain.plain_hash hashes (sorted keys, default separators) and
@@ -418,9 +473,15 @@ def _write_history(
         for offset, (kind, type_, sender, recipient, body, payload) in enumerate(batch):
             made += 1
             message = new_message(
-                kind, type_, sender, recipient, body, payload,
-                message_id=f"m{made:08d}", at=clock + timedelta(microseconds=1_500 * offset),
-            )  # fmt: skip
+                kind,
+                type_,
+                sender,
+                recipient,
+                body,
+                payload,
+                message_id=f"m{made:08d}",
+                at=clock + timedelta(microseconds=1_500 * offset),
+            )
             seq = len(lines) + 1
             digest, line = _message_event(seq, message, prev)
             if made == 1:
@@ -438,7 +499,14 @@ def _write_history(
             digest, line = _state_event(seq, message_id, time, prev)
             if not first_state:
                 first_state = seq
-                event = {"seq": seq, "event": "state", "id": message_id, "state": "delivered", "time": time, "prev": prev}
+                event = {
+                    "seq": seq,
+                    "event": "state",
+                    "id": message_id,
+                    "state": "delivered",
+                    "time": time,
+                    "prev": prev,
+                }
                 _check_event(event, digest, line)
             lines.append(line)
             prev = digest
@@ -456,12 +524,52 @@ def _write_history(
 
 # (agency, id prefix, first number, titles, priority, stage in the pipeline, depends on)
 _ROLES = (
-    ("CodeAgency", "FEAT", 100, ("Build the {topic}", "Implement the {topic}", "Ship a first version of the {topic}"), "high", 0, ()),
-    ("QAAgency", "QA", 200, ("E2E tests for the {topic}", "Test plan and regression run for the {topic}"), "medium", 1, ("CodeAgency",)),
-    ("SecurityAgency", "SEC", 400, ("Security review of the {topic}", "Threat model for the {topic}"), "high", 1, ("CodeAgency",)),
-    ("DevOpsAgency", "OPS", 300, ("Deploy the {topic} to staging", "CI pipeline and alerts for the {topic}"), "medium", 2, ("QAAgency", "SecurityAgency")),
-    ("DocsAgency", "DOC", 500, ("User guide for the {topic}", "Document the {topic} API"), "low", 2, ("QAAgency", "CodeAgency")),
-)  # fmt: skip
+    (
+        "CodeAgency",
+        "FEAT",
+        100,
+        ("Build the {topic}", "Implement the {topic}", "Ship a first version of the {topic}"),
+        "high",
+        0,
+        (),
+    ),
+    (
+        "QAAgency",
+        "QA",
+        200,
+        ("E2E tests for the {topic}", "Test plan and regression run for the {topic}"),
+        "medium",
+        1,
+        ("CodeAgency",),
+    ),
+    (
+        "SecurityAgency",
+        "SEC",
+        400,
+        ("Security review of the {topic}", "Threat model for the {topic}"),
+        "high",
+        1,
+        ("CodeAgency",),
+    ),
+    (
+        "DevOpsAgency",
+        "OPS",
+        300,
+        ("Deploy the {topic} to staging", "CI pipeline and alerts for the {topic}"),
+        "medium",
+        2,
+        ("QAAgency", "SecurityAgency"),
+    ),
+    (
+        "DocsAgency",
+        "DOC",
+        500,
+        ("User guide for the {topic}", "Document the {topic} API"),
+        "low",
+        2,
+        ("QAAgency", "CodeAgency"),
+    ),
+)
 _MIDDLE_STATES = ("in_review", "working", "blocked", "completed", "working", "completed")
 
 
@@ -499,7 +607,9 @@ def _tasks(casts: list[_Cast], count: int, start: datetime, rng: random.Random) 
                     after.append(groups[group - 1]["CodeAgency"])  # builds on the previous feature
                 task_id = new_id(prefix, base)
                 ids[agency] = task_id
-                drafts.append((task_id, rng.choice(titles).format(topic=topic), agency, _priority(priority, rng), after))
+                drafts.append(
+                    (task_id, rng.choice(titles).format(topic=topic), agency, _priority(priority, rng), after)
+                )
             if stage == 1 and teams:
                 team = teams[team_turn % len(teams)]
                 team_turn += 1
@@ -530,9 +640,15 @@ def _tasks(casts: list[_Cast], count: int, start: datetime, rng: random.Random) 
         created = start + timedelta(minutes=3 * index, seconds=rng.randint(0, 59))
         updated = created if state == "submitted" else created + timedelta(minutes=rng.randint(5, 180))
         record = TaskRecord(
-            id=task_id, title=title, agency=agency, after=after, priority=priority,
-            state=state, created_at=created, updated_at=updated,
-        )  # fmt: skip
+            id=task_id,
+            title=title,
+            agency=agency,
+            after=after,
+            priority=priority,
+            state=state,
+            created_at=created,
+            updated_at=updated,
+        )
         docs.append(record.model_dump(mode="json"))
     return docs
 
@@ -550,14 +666,32 @@ def _priority(usual: str, rng: random.Random) -> str:
 
 # agency, title, branch, (passed, failed, skipped), coverage, files, additions, deletions, demo
 _APPROVALS = (
-    ("CodeAgency", "User profile page", "feature/user-profile", (47, 0, 0), 94.0, 12, 450, 20,
-     "http://localhost:3000/demo/profile"),
+    (
+        "CodeAgency",
+        "User profile page",
+        "feature/user-profile",
+        (47, 0, 0),
+        94.0,
+        12,
+        450,
+        20,
+        "http://localhost:3000/demo/profile",
+    ),
     ("QAAgency", "E2E test suite for checkout", "feature/checkout-e2e", (128, 0, 3), 88.5, 9, 1210, 35, None),
     ("DevOpsAgency", "Cache dependencies in CI", "ci/dependency-cache", (47, 0, 0), None, 3, 64, 12, None),
-    ("SecurityAgency", "Rate limiting on the login endpoint", "security/login-rate-limit", (53, 0, 1), 91.2, 5, 180, 8,
-     "http://localhost:3001/demo/login"),
+    (
+        "SecurityAgency",
+        "Rate limiting on the login endpoint",
+        "security/login-rate-limit",
+        (53, 0, 1),
+        91.2,
+        5,
+        180,
+        8,
+        "http://localhost:3001/demo/login",
+    ),
     ("DocsAgency", "Getting-started tutorial", "docs/getting-started", (12, 0, 0), None, 6, 640, 90, None),
-)  # fmt: skip
+)
 _APPROVAL_FIELDS = ("agency", "title", "branch", "tests", "coverage", "files", "additions", "deletions", "demo")
 
 
@@ -569,9 +703,16 @@ def _approvals(agencies: list[str], count: int, start: datetime) -> list[dict[st
     while len(chosen) < count:  # more than the templates: features from the teams (or anyone)
         slug, phrase = _FEATURES[(turn + 3) % len(_FEATURES)]
         values = (
-            teams[turn % len(teams)], phrase[0].upper() + phrase[1:], f"feature/{slug}", (30 + 7 * turn, 0, turn % 3),
-            round(80 + (turn * 3.7) % 15, 1), 4 + turn % 9, 120 + 45 * turn, 10 + 6 * turn, None,
-        )  # fmt: skip
+            teams[turn % len(teams)],
+            phrase[0].upper() + phrase[1:],
+            f"feature/{slug}",
+            (30 + 7 * turn, 0, turn % 3),
+            round(80 + (turn * 3.7) % 15, 1),
+            4 + turn % 9,
+            120 + 45 * turn,
+            10 + 6 * turn,
+            None,
+        )
         chosen.append(dict(zip(_APPROVAL_FIELDS, values, strict=True)))
         turn += 1
     docs = []

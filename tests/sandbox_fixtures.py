@@ -47,14 +47,26 @@ def shop(tmp_path: Path) -> Path:
     (repo / ".gitignore").write_text("coverage.xml\n.coverage\n__pycache__/\n")
     run_git(repo, "add", ".")
     run_git(repo, "commit", "-q", "-m", "initial")
-    commit_on(repo, "feature/mul", {
-        "calc.py": "def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return a * b\n\n\ndef unused(x):\n    return x\n",
-        "test_mul.py": "from calc import mul\n\n\ndef test_mul():\n    assert mul(2, 3) == 6\n\n\ndef test_mul_zero():\n    assert mul(5, 0) == 0\n",
-    }, "Add multiplication")  # fmt: skip
-    commit_on(repo, "feature/broken", {
-        "test_div.py": "def test_div():\n    assert 1 / 2 == 0\n\n\ndef test_ok():\n    assert True\n",
-    }, "Add division tests")  # fmt: skip
-    commit_on(repo, "feature/hang", {"test_hang.py": "import time\n\n\ndef test_hang():\n    time.sleep(600)\n"}, "Hang")
+    commit_on(
+        repo,
+        "feature/mul",
+        {
+            "calc.py": "def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return a * b\n\n\ndef unused(x):\n    return x\n",
+            "test_mul.py": "from calc import mul\n\n\ndef test_mul():\n    assert mul(2, 3) == 6\n\n\ndef test_mul_zero():\n    assert mul(5, 0) == 0\n",
+        },
+        "Add multiplication",
+    )
+    commit_on(
+        repo,
+        "feature/broken",
+        {
+            "test_div.py": "def test_div():\n    assert 1 / 2 == 0\n\n\ndef test_ok():\n    assert True\n",
+        },
+        "Add division tests",
+    )
+    commit_on(
+        repo, "feature/hang", {"test_hang.py": "import time\n\n\ndef test_hang():\n    time.sleep(600)\n"}, "Hang"
+    )
     return repo
 
 

@@ -30,12 +30,18 @@ def status(cli: Cli, agency: str | None = None) -> dict | list:
 
 
 def test_create_makes_the_windows_starts_the_programs_and_briefs_every_agent(cli: Cli, server: Server) -> None:
-    result = cli("create", "Research", "--agents", "alpha,beta", "--coordinator", "lead", "--capabilities", "research,writing")
+    result = cli(
+        "create", "Research", "--agents", "alpha,beta", "--coordinator", "lead", "--capabilities", "research,writing"
+    )
     assert result.returncode == 0, result.stderr
 
     assert windows(server, "Research") == [(0, "lead"), (1, "alpha"), (2, "beta"), (3, "tools"), (4, "sandbox")]
     view = status(cli, "Research")
-    assert [(a["name"], a["state"]) for a in view["agents"]] == [("lead", "running"), ("alpha", "running"), ("beta", "running")]
+    assert [(a["name"], a["state"]) for a in view["agents"]] == [
+        ("lead", "running"),
+        ("alpha", "running"),
+        ("beta", "running"),
+    ]
     for agent in view["agents"]:
         text = screen(server, agent["pane_id"])
         # The agent knows who it is from its pane's environment, and got its briefing once ready.
@@ -71,9 +77,7 @@ def test_agent_panes_run_in_the_project_with_the_agency_environment(cli: Cli, se
     worker = next(a for a in view["agents"] if a["name"] == "worker")
     pid = server.cmd("display-message", "-p", "-t", worker["pane_id"], "#{pane_pid}").stdout[0]
     environ = dict(
-        item.split("=", 1)
-        for item in open(f"/proc/{pid}/environ", "rb").read().decode().split("\0")
-        if "=" in item
+        item.split("=", 1) for item in open(f"/proc/{pid}/environ", "rb").read().decode().split("\0") if "=" in item
     )
     assert environ["TMUX_AGENCY_AGENT"] == "worker"
     assert environ["TMUX_AGENCY_AGENCY"] == "Solo"
@@ -84,8 +88,14 @@ def test_a_starter_agency_starts_from_its_name_alone(cli: Cli, server: Server) -
     result = cli("create", "CodeAgency")
     assert result.returncode == 0, result.stderr
     assert [name for _, name in windows(server, "CodeAgency")] == [
-        "code-coordinator", "python-agent", "js-agent", "go-agent", "code-reviewer", "tools", "sandbox",
-    ]  # fmt: skip
+        "code-coordinator",
+        "python-agent",
+        "js-agent",
+        "go-agent",
+        "code-reviewer",
+        "tools",
+        "sandbox",
+    ]
     view = status(cli, "CodeAgency")
     assert all(a["state"] == "running" for a in view["agents"])
     python_agent = next(a for a in view["agents"] if a["name"] == "python-agent")
@@ -245,7 +255,9 @@ def test_creating_an_agency_that_exists_is_refused(cli: Cli, server: Server) -> 
 def test_an_invalid_agency_json_names_the_file_and_the_field(cli: Cli, server: Server) -> None:
     folder = cli.workspace.agency_dir("Broken")
     folder.mkdir()
-    (folder / "agency.json").write_text(json.dumps({"name": "Broken", "coordinator": {"name": "c"}, "agents": [{"nmae": "x"}]}))
+    (folder / "agency.json").write_text(
+        json.dumps({"name": "Broken", "coordinator": {"name": "c"}, "agents": [{"nmae": "x"}]})
+    )
     assert_refused(cli("create", "Broken"), 2, str(folder / "agency.json"), "agents.0")
     (folder / "agency.json").write_text("{not json")
     assert_refused(cli("create", "Broken"), 2, str(folder / "agency.json"), "not valid JSON")

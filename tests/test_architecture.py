@@ -40,13 +40,20 @@ def imports_of(path: Path) -> set[str]:
             module = ".".join([*base, node.module] if node.module else base)
             found.add(module)
             # `from tmux_agency.services import bus` imports the module tmux_agency.services.bus
-            found.update(f"{module}.{alias.name}" for alias in node.names if (PACKAGE.parent / f"{module}.{alias.name}".replace(".", "/")).with_suffix(".py").exists())
+            found.update(
+                f"{module}.{alias.name}"
+                for alias in node.names
+                if (PACKAGE.parent / f"{module}.{alias.name}".replace(".", "/")).with_suffix(".py").exists()
+            )
     return found
 
 
 def graph() -> dict[str, set[str]]:
     modules = {module_name(path): path for path in PACKAGE.rglob("*.py")}
-    return {name: {i for i in imports_of(path) if i in modules or i.split(".")[0] != "tmux_agency"} for name, path in modules.items()}
+    return {
+        name: {i for i in imports_of(path) if i in modules or i.split(".")[0] != "tmux_agency"}
+        for name, path in modules.items()
+    }
 
 
 def layer(module: str) -> int:
@@ -141,9 +148,29 @@ def test_the_pure_modules_reach_no_door() -> None:
 # What starts a process: with the tmux binary as its program, only doors/tmux.py may call these.
 PROCESS_CALLS = {
     "subprocess": {"run", "Popen", "call", "check_call", "check_output", "getoutput", "getstatusoutput"},
-    "os": {"system", "popen", "posix_spawn", "posix_spawnp", "execv", "execve", "execvp", "execvpe", "execl", "execle",
-           "execlp", "execlpe", "spawnv", "spawnve", "spawnvp", "spawnvpe", "spawnl", "spawnle", "spawnlp", "spawnlpe"},
-}  # fmt: skip
+    "os": {
+        "system",
+        "popen",
+        "posix_spawn",
+        "posix_spawnp",
+        "execv",
+        "execve",
+        "execvp",
+        "execvpe",
+        "execl",
+        "execle",
+        "execlp",
+        "execlpe",
+        "spawnv",
+        "spawnve",
+        "spawnvp",
+        "spawnvpe",
+        "spawnl",
+        "spawnle",
+        "spawnlp",
+        "spawnlpe",
+    },
+}
 
 
 def _names_tmux(node: ast.AST) -> bool:
@@ -165,10 +192,13 @@ def tmux_run_outside_the_door() -> list[str]:
             if isinstance(node, (ast.List, ast.Tuple)) and _names_tmux(node):
                 found.append(f"{module_name(path)}:{node.lineno} builds an argv for tmux")
             elif (
-                isinstance(node, ast.Call) and node.args and _names_tmux(node.args[0])
-                and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+                isinstance(node, ast.Call)
+                and node.args
+                and _names_tmux(node.args[0])
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
                 and node.func.attr in PROCESS_CALLS.get(node.func.value.id, ())
-            ):  # fmt: skip
+            ):
                 found.append(f"{module_name(path)}:{node.lineno} runs tmux")
     return sorted(set(found))
 
@@ -183,10 +213,19 @@ def registry_file_names() -> set[str]:
     from tmux_agency.doors import chain, registry
 
     return {
-        registry.AGENCIES, registry.MESSAGES, registry.APPROVALS, registry.TASKS, registry.SCHEDULE,
-        registry.REVIEWS, registry.APPROVED, registry.BASE_LOG, registry.PANE_LOCKS,
-        chain.HISTORY, chain.KEY_FILE, chain.HEAD_FILE,
-    }  # fmt: skip
+        registry.AGENCIES,
+        registry.MESSAGES,
+        registry.APPROVALS,
+        registry.TASKS,
+        registry.SCHEDULE,
+        registry.REVIEWS,
+        registry.APPROVED,
+        registry.BASE_LOG,
+        registry.PANE_LOCKS,
+        chain.HISTORY,
+        chain.KEY_FILE,
+        chain.HEAD_FILE,
+    }
 
 
 def test_registry_file_names_are_defined_in_the_doors_only() -> None:
@@ -203,7 +242,9 @@ def test_registry_file_names_are_defined_in_the_doors_only() -> None:
     assert spelled == [], "import the name from doors/registry.py or doors/chain.py"
 
 
-def test_the_checks_see_an_upward_import_a_circle_a_door_bypass_and_a_face_past_the_services(tmp_path: Path, monkeypatch) -> None:
+def test_the_checks_see_an_upward_import_a_circle_a_door_bypass_and_a_face_past_the_services(
+    tmp_path: Path, monkeypatch
+) -> None:
     """The checks above are not vacuous: a made-up package breaking each rule is caught."""
     import sys
 

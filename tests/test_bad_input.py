@@ -34,7 +34,9 @@ IN_DEV = {"TMUX_AGENCY_AGENCY": "Dev", "TMUX_AGENCY_AGENT": "py"}
 
 def assert_one_line(result: Result, code: int, *needles: str) -> None:
     assert result.returncode == code, (result.returncode, result.stdout[:300], result.stderr[:300])
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("tmux-agency: "), f"not one line: {result.stderr[:500]!r}"
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("tmux-agency: "), (
+        f"not one line: {result.stderr[:500]!r}"
+    )
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
     for needle in needles:
         assert needle in result.stderr, f"{needle!r} not in {result.stderr!r}"
@@ -60,7 +62,14 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
     home.mkdir()
     ws, _ = init_workspace(base / "ws", make_project(base / "project"))
     socket = f"tmux-agency-bad-input-{os.getpid()}"
-    env = {"HOME": str(home), "SHELL": "/bin/sh", "TMUX_AGENCY_AGENT_PACE": "0.2", "TMUX_AGENCY_AGENCY": "", "TMUX_AGENCY_AGENT": "", "TMUX": ""}
+    env = {
+        "HOME": str(home),
+        "SHELL": "/bin/sh",
+        "TMUX_AGENCY_AGENT_PACE": "0.2",
+        "TMUX_AGENCY_AGENCY": "",
+        "TMUX_AGENCY_AGENT": "",
+        "TMUX": "",
+    }
     cli = Cli(ws, socket, env)
     try:
         for name, agents in (("Dev", "py"), ("QA", "tester")):
@@ -75,9 +84,19 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
 
 BAD_INPUT = [
     # who speaks
-    (["broadcast", "NoSuch", ALERT], None, {}, "unknown sender 'NoSuch': a broadcast comes from a registered agency, MetaOrchestrator or human"),
+    (
+        ["broadcast", "NoSuch", ALERT],
+        None,
+        {},
+        "unknown sender 'NoSuch': a broadcast comes from a registered agency, MetaOrchestrator or human",
+    ),
     (["broadcast", "QA", ALERT], None, IN_DEV, "this pane belongs to agency Dev: it cannot send as 'QA'"),
-    (["broadcast", "MetaOrchestrator", ALERT], None, IN_DEV, "this pane belongs to agency Dev: it cannot send as 'MetaOrchestrator'"),
+    (
+        ["broadcast", "MetaOrchestrator", ALERT],
+        None,
+        IN_DEV,
+        "this pane belongs to agency Dev: it cannot send as 'MetaOrchestrator'",
+    ),
     (["send-inter", "QA", "Dev", HANDOFF], None, IN_DEV, "this pane belongs to agency Dev: it cannot send as 'QA'"),
     (["deliver", "NoSuch"], None, {}, "unknown agency 'NoSuch'"),
     # too much, too deep
@@ -89,19 +108,38 @@ BAD_INPUT = [
     # text that is not text
     (["send", "Dev", "py", "-"], b"\xed\xa0\x80", {}, "the text on stdin is not valid UTF-8 (byte 0xed at offset 0)"),
     (["send", "Dev", "py", "-"], b"STATUS \xff", {}, "the text on stdin is not valid UTF-8 (byte 0xff at offset 7)"),
-    (["send-inter", "Dev", "QA", "-"], b'{"type": "alert", "severity": "low", "message": "\xff"}', {}, "the text on stdin is not valid UTF-8"),
+    (
+        ["send-inter", "Dev", "QA", "-"],
+        b'{"type": "alert", "severity": "low", "message": "\xff"}',
+        {},
+        "the text on stdin is not valid UTF-8",
+    ),
     (["send", "Dev", "py", "STATUS \udcff"], None, {}, "argument 4 is not valid UTF-8 (byte 0xff at character 7)"),
     (["send", "Dev", "py", "\udced\udca0\udc80"], None, {}, "argument 4 is not valid UTF-8 (byte 0xed at character 0)"),
     (["task", "add", "title \udcff", "--agency", "Dev"], None, {}, "argument 3 is not valid UTF-8"),
-    (["send-inter", "Dev", "QA", '{"type": "alert", "severity": "low", "message": "\\ud800"}'], None, {}, "the JSON holds a lone surrogate (U+D800)"),
+    (
+        ["send-inter", "Dev", "QA", '{"type": "alert", "severity": "low", "message": "\\ud800"}'],
+        None,
+        {},
+        "the JSON holds a lone surrogate (U+D800)",
+    ),
     (["send-inter", "Dev", "QA", '{"type": "al\\nert"}'], None, {}, "'al\\nert' message: field 'type'"),
     # a folder that cannot be made
-    (["init", "/proc/nope/ws"], None, {}, "cannot make the workspace /proc/nope/ws: /proc/nope: No such file or directory"),
+    (
+        ["init", "/proc/nope/ws"],
+        None,
+        {},
+        "cannot make the workspace /proc/nope/ws: /proc/nope: No such file or directory",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("args", "stdin", "env", "needle"), BAD_INPUT, ids=[f"{' '.join(a)[:40]}" for a, *_ in BAD_INPUT])
-def test_bad_input_is_one_line_exit_2_and_changes_nothing(office: Cli, args: list[str], stdin: bytes | None, env: dict, needle: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "stdin", "env", "needle"), BAD_INPUT, ids=[f"{' '.join(a)[:40]}" for a, *_ in BAD_INPUT]
+)
+def test_bad_input_is_one_line_exit_2_and_changes_nothing(
+    office: Cli, args: list[str], stdin: bytes | None, env: dict, needle: str
+) -> None:
     before = registry_bytes(office.workspace)
     assert_one_line(office(*args, env=env, stdin=stdin), 2, needle)
     assert registry_bytes(office.workspace) == before
@@ -128,7 +166,9 @@ TRAILING_NEWLINE = [
 ]
 
 
-@pytest.mark.parametrize(("args", "needle"), TRAILING_NEWLINE, ids=[" ".join(a).replace("\n", "\\n") for a, _ in TRAILING_NEWLINE])
+@pytest.mark.parametrize(
+    ("args", "needle"), TRAILING_NEWLINE, ids=[" ".join(a).replace("\n", "\\n") for a, _ in TRAILING_NEWLINE]
+)
 def test_a_trailing_newline_never_passes_a_name_or_id_check(office: Cli, args: list[str], needle: str) -> None:
     before = registry_bytes(office.workspace)
     assert_one_line(office(*args), 2, needle)
@@ -160,29 +200,59 @@ def _agency_without_agents(ws: Workspace) -> str:
 UNREADABLE = [
     ("schedule.json", lambda ws: "", ["schedule", "list"], "(the file is empty)"),
     ("schedule.json", lambda ws: "[]", ["schedule", "list"], "(the top level is a list, not an object)"),
-    ("schedule.json", lambda ws: '{"_default": {"1": {"id": 1, "agency": "CodeAgency"}}}', ["schedule", "list"],
-     "(entry 1 of table '_default' has no 'agent', 'text', 'due')"),
+    (
+        "schedule.json",
+        lambda ws: '{"_default": {"1": {"id": 1, "agency": "CodeAgency"}}}',
+        ["schedule", "list"],
+        "(entry 1 of table '_default' has no 'agent', 'text', 'due')",
+    ),
     ("task_graph.json", _task_without_state, ["task", "list"], "(entry 1 of table '_default' has no 'state')"),
     ("task_graph.json", _task_without_state, ["task", "show", "FEAT-101"], "has no 'state'"),
     ("task_graph.json", lambda ws: "", ["capabilities"], "(the file is empty)"),
-    ("approval_queue.json", lambda ws: '{"_default": {"1": {"id": 1}}}', ["approvals"], "(entry 1 of table '_default' has no 'agency'"),
+    (
+        "approval_queue.json",
+        lambda ws: '{"_default": {"1": {"id": 1}}}',
+        ["approvals"],
+        "(entry 1 of table '_default' has no 'agency'",
+    ),
     ("approval_queue.json", lambda ws: '{"_default": {"1": {"id": 1}}}', ["metrics"], "has no 'agency'"),
-    ("active_agencies.json", lambda ws: '{"_default": []}', ["capabilities"], "(table '_default' is a list, not an object)"),
+    (
+        "active_agencies.json",
+        lambda ws: '{"_default": []}',
+        ["capabilities"],
+        "(table '_default' is a list, not an object)",
+    ),
     ("active_agencies.json", _agency_without_agents, ["inbox", "CodeAgency"], "has no 'agents'"),
     ("active_agencies.json", lambda ws: "", ["list"], "(the file is empty)"),
     ("message_queue.json", lambda ws: "[]", ["status"], "(the top level is a list, not an object)"),
-    ("message_queue.json", lambda ws: '{"_default": {"1": 5}}', ["inbox", "CodeAgency"], "(entry 1 of table '_default' is a number, not an object)"),
+    (
+        "message_queue.json",
+        lambda ws: '{"_default": {"1": 5}}',
+        ["inbox", "CodeAgency"],
+        "(entry 1 of table '_default' is a number, not an object)",
+    ),
     ("message_queue.json", lambda ws: "\n\n", ["inbox", "CodeAgency"], "(the file is empty)"),
 ]
 
 
-@pytest.mark.parametrize(("name", "content", "args", "needle"), UNREADABLE, ids=[f"{n}-{' '.join(a)}-{i}" for i, (n, _, a, _) in enumerate(UNREADABLE)])
-def test_an_unreadable_registry_file_is_named_and_a_read_changes_no_file(sample: Cli, name: str, content, args: list[str], needle: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "content", "args", "needle"),
+    UNREADABLE,
+    ids=[f"{n}-{' '.join(a)}-{i}" for i, (n, _, a, _) in enumerate(UNREADABLE)],
+)
+def test_an_unreadable_registry_file_is_named_and_a_read_changes_no_file(
+    sample: Cli, name: str, content, args: list[str], needle: str
+) -> None:
     ws = sample.workspace
     (ws.registry_dir / name).write_text(content(ws))
     before = tree(ws.root)
-    assert_one_line(sample(*args), 2, f"registry file {ws.registry_dir / name} is corrupt (", needle,
-                    f"the next command that writes it will move it aside as {name}.corrupt-")  # fmt: skip
+    assert_one_line(
+        sample(*args),
+        2,
+        f"registry file {ws.registry_dir / name} is corrupt (",
+        needle,
+        f"the next command that writes it will move it aside as {name}.corrupt-",
+    )
     assert tree(ws.root) == before, "a read-only command created, moved or rewrote a file"
 
 
@@ -192,7 +262,9 @@ def test_a_writer_moves_an_empty_registry_file_aside_and_starts_anew(sample: Cli
     path = sample.workspace.registry_dir / "schedule.json"
     path.write_text("")
     result = sample("schedule", "--in", "30m", "CodeAgency", "STATUS?")
-    assert_one_line(result, 2, f"registry file {path} is corrupt (the file is empty); moved aside to schedule.json.corrupt-")
+    assert_one_line(
+        result, 2, f"registry file {path} is corrupt (the file is empty); moved aside to schedule.json.corrupt-"
+    )
     assert not path.exists() and len(list(path.parent.glob("schedule.json.corrupt-*"))) == 1
     assert sample("schedule", "--in", "30m", "CodeAgency", "STATUS?").returncode == 0
     assert "#1" in sample("schedule", "list").stdout
@@ -201,10 +273,24 @@ def test_a_writer_moves_an_empty_registry_file_aside_and_starts_anew(sample: Cli
 # --- read-only commands never write -------------------------------------------------------------------
 
 READ_ONLY = [
-    ["list"], ["list", "--json"], ["status"], ["status", "CodeAgency", "--json"], ["inbox", "CodeAgency"], ["inbox", "CodeAgency", "--json"], ["log"], ["log", "--json"], ["log", "--verify"],
-    ["approvals"], ["approvals", "--all", "--json"], ["metrics"], ["metrics", "--json"], ["task", "list"],
-    ["task", "show", "FEAT-101"], ["capabilities"], ["schedule", "list"],
-]  # fmt: skip
+    ["list"],
+    ["list", "--json"],
+    ["status"],
+    ["status", "CodeAgency", "--json"],
+    ["inbox", "CodeAgency"],
+    ["inbox", "CodeAgency", "--json"],
+    ["log"],
+    ["log", "--json"],
+    ["log", "--verify"],
+    ["approvals"],
+    ["approvals", "--all", "--json"],
+    ["metrics"],
+    ["metrics", "--json"],
+    ["task", "list"],
+    ["task", "show", "FEAT-101"],
+    ["capabilities"],
+    ["schedule", "list"],
+]
 
 
 def test_read_only_commands_write_nothing_on_a_full_registry_or_on_none(sample: Cli) -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from libtmux import Server
 
-from tmux_agency.services.delivery import visible_text
 from tmux_agency.doors.registry import MESSAGES, Registry
+from tmux_agency.services.delivery import visible_text
 
 from .helpers import Cli, registry_bytes, wait_for
 from .test_agencies import assert_refused, screen, status
@@ -61,7 +61,9 @@ def test_send_types_the_text_into_the_named_agent_and_reads_the_type(team: Cli, 
     result = team("send", "Dev", "py", "STATUS py: auth module 60% complete. Need OAuth2 library recommendation.")
     assert result.returncode == 0, result.stderr
     assert "delivered" in result.stdout
-    assert received(transcripts, "Dev", "py") == ["STATUS py: auth module 60% complete. Need OAuth2 library recommendation."]
+    assert received(transcripts, "Dev", "py") == [
+        "STATUS py: auth module 60% complete. Need OAuth2 library recommendation."
+    ]
     for text, kind in [
         ("TASK-042: Implement OAuth2 using authlib. Ref: docs/auth_spec.md", "TASK"),
         ("QUESTION from py: What API response format are you expecting?", "QUESTION"),
@@ -81,7 +83,11 @@ def test_coordinator_names_the_coordinator_and_a_pane_knows_its_sender(team: Cli
     assert result.returncode == 0, result.stderr
     assert received(transcripts, "Dev", "dev-coordinator") == ["STATUS py: halfway"]
     message = inbox(team, "Dev", "dev-coordinator")[-1]
-    assert (message["sender_agency"], message["sender_agent"], message["recipient_agent"]) == ("Dev", "py", "dev-coordinator")
+    assert (message["sender_agency"], message["sender_agent"], message["recipient_agent"]) == (
+        "Dev",
+        "py",
+        "dev-coordinator",
+    )
     log = (team.workspace.agency_dir("Dev") / "logs" / "activity.log").read_text()
     assert "Dev/py → Dev/dev-coordinator [STATUS] STATUS py: halfway" in log
 
@@ -113,13 +119,20 @@ SEED_ALERT = """{
 def test_the_seeds_inter_agency_messages_pass_as_written(team: Cli, transcripts: Path) -> None:
     assert team("send-inter", "Dev", "QA", SEED_HANDOFF).returncode == 0
     assert team("send-inter", "QA", "Dev", SEED_RESULTS).returncode == 0
-    assert team("send-inter", "QA", "Dev", '{"type": "results", "task": "FEAT-123", "status": "issues_found", "count": 2}').returncode == 0
+    assert (
+        team(
+            "send-inter", "QA", "Dev", '{"type": "results", "task": "FEAT-123", "status": "issues_found", "count": 2}'
+        ).returncode
+        == 0
+    )
     handoff = received(transcripts, "QA", "qa-coordinator")[0]
     assert handoff.startswith("[handoff from Dev] ")
     assert json.loads(handoff.split("] ", 1)[1])["branch"] == "feature/user-auth"
     assert received(transcripts, "Dev", "dev-coordinator")[0].startswith("[results from QA] ")
     logged = json.loads(team("log", "--type", "handoff", "--json").stdout)
-    assert [(m["sender_agency"], m["recipient_agency"], m["payload"]["task"]) for m in logged] == [("Dev", "QA", "User Authentication Module")]
+    assert [(m["sender_agency"], m["recipient_agency"], m["payload"]["task"]) for m in logged] == [
+        ("Dev", "QA", "User Authentication Module")
+    ]
 
 
 def test_a_broadcast_reaches_every_running_coordinator(team: Cli, transcripts: Path) -> None:
@@ -134,7 +147,12 @@ def test_states_go_queued_delivered_acknowledged(team: Cli, transcripts: Path) -
     assert team("send", "Dev", "js", "QUESTION from py: which format?").returncode == 0
     assert inbox(team, "Dev", "js")[-1]["state"] == "delivered"
     # js answers: what was delivered to it counts as acknowledged.
-    assert team("send", "py", "STATUS js: JSON, please", env={"TMUX_AGENCY_AGENCY": "Dev", "TMUX_AGENCY_AGENT": "js"}).returncode == 0
+    assert (
+        team(
+            "send", "py", "STATUS js: JSON, please", env={"TMUX_AGENCY_AGENCY": "Dev", "TMUX_AGENCY_AGENT": "js"}
+        ).returncode
+        == 0
+    )
     question = inbox(team, "Dev", "js")[-1]
     assert question["state"] == "acknowledged" and question["acknowledged_at"]
 
@@ -180,7 +198,9 @@ HOSTILE = [
 ]
 
 
-def test_hostile_texts_arrive_as_text_and_execute_nothing(team: Cli, transcripts: Path, tmp_path: Path, server: Server) -> None:
+def test_hostile_texts_arrive_as_text_and_execute_nothing(
+    team: Cli, transcripts: Path, tmp_path: Path, server: Server
+) -> None:
     marker = tmp_path / "pwned"
     texts = [t.format(marker=marker) for t in HOSTILE] + ["x" * 100_000 + " end"]
     for text in texts:
@@ -206,7 +226,9 @@ def kill_program(server: Server, pane_id: str, sig: int = signal.SIGTERM) -> Non
         os.kill(int(pid), sig)
 
 
-def test_a_message_to_a_dead_agent_waits_and_goes_out_in_order_after_restore(team: Cli, transcripts: Path, server: Server, tmp_path: Path) -> None:
+def test_a_message_to_a_dead_agent_waits_and_goes_out_in_order_after_restore(
+    team: Cli, transcripts: Path, server: Server, tmp_path: Path
+) -> None:
     pane = pane_of(team, "Dev", "js")
     kill_program(server, pane)
     wait_for(lambda: next(a for a in status(team, "Dev")["agents"] if a["name"] == "js")["state"] == "down")
@@ -251,8 +273,14 @@ def test_a_message_to_a_dead_agent_waits_and_goes_out_in_order_after_restore(tea
         (["send-inter", "Dev", "QA", '{"type": "handoff"}'], "required field 'task' is missing"),
         (["send-inter", "Dev", "QA", '{"task": "x"}'], "required field 'type' is missing"),
         (["send-inter", "Dev", "QA", '{"type": "handoff", "task": "T", "priority": "urgent"}'], "priority"),
-        (["send-inter", "Nowhere", "QA", '{"type": "alert", "severity": "high", "message": "m"}'], "unknown agency 'Nowhere'"),
-        (["send-inter", "Dev", "Nowhere", '{"type": "alert", "severity": "high", "message": "m"}'], "unknown agency 'Nowhere'"),
+        (
+            ["send-inter", "Nowhere", "QA", '{"type": "alert", "severity": "high", "message": "m"}'],
+            "unknown agency 'Nowhere'",
+        ),
+        (
+            ["send-inter", "Dev", "Nowhere", '{"type": "alert", "severity": "high", "message": "m"}'],
+            "unknown agency 'Nowhere'",
+        ),
         (["broadcast", "Meta", '{"type": "alert"}'], "required field 'severity' is missing"),
         (["inbox", "Nowhere"], "unknown agency"),
     ],
@@ -272,8 +300,8 @@ def test_the_queue_file_stays_small_when_agents_are_up(team: Cli) -> None:
 def test_a_message_whose_sender_died_before_delivering_is_found_and_delivered_once(
     team: Cli, transcripts: Path, server: Server
 ) -> None:
-    from tmux_agency.services.bus import Bus, new_message
     from tmux_agency.doors.tmux import Tmux
+    from tmux_agency.services.bus import Bus, new_message
 
     bus = Bus(team.workspace, Tmux(server.socket_name))
     orphan = new_message("intra", "STATUS", (None, "human"), ("Dev", "py"), "STATUS sent by a sender that died")
@@ -299,8 +327,14 @@ def test_a_left_message_stamped_by_a_clock_far_ahead_is_not_waited_for(tmp_path:
     project.mkdir()
     ws, _ = init_workspace(tmp_path / "ws", project)
     bus = Bus(ws, Tmux("tmux-agency-tests-no-such-server"))
-    ahead = new_message("intra", "STATUS", (None, "human"), ("Dev", "py"), "STATUS from a clock an hour fast",
-                        at=datetime.now(timezone.utc) + timedelta(hours=1))  # fmt: skip
+    ahead = new_message(
+        "intra",
+        "STATUS",
+        (None, "human"),
+        ("Dev", "py"),
+        "STATUS from a clock an hour fast",
+        at=datetime.now(timezone.utc) + timedelta(hours=1),
+    )
     young = new_message("intra", "STATUS", (None, "human"), ("Dev", "py"), "STATUS still in its sender's hands")
     bus._persist([ahead, young])
     assert bus.catch_up() == 1 and [m["id"] for m in bus.queued()] == [ahead["id"]]
@@ -310,10 +344,10 @@ def test_a_left_message_stamped_by_a_clock_far_ahead_is_not_waited_for(tmp_path:
 def test_the_sweep_of_a_long_history_queues_exactly_the_undelivered_messages(tmp_path: Path) -> None:
     """A history of 2,000 messages in which about one in ten was never delivered (its sender
     died): one sweep queues each of those once, the next finds nothing new."""
-    from tmux_agency.services.bus import HISTORY, Bus
     from tests.sample_registry import populate
     from tmux_agency.doors.tmux import Tmux
     from tmux_agency.doors.workspace import init_workspace
+    from tmux_agency.services.bus import HISTORY, Bus
 
     project = tmp_path / "project"
     project.mkdir()
@@ -321,7 +355,9 @@ def test_the_sweep_of_a_long_history_queues_exactly_the_undelivered_messages(tmp
     populate(ws, messages=2_000)
     events, _ = Registry(ws.registry_dir).read_lines(HISTORY)
     delivered = {e["id"] for e in events if e["event"] == "state"}
-    undelivered = [e["message"]["id"] for e in events if e["event"] == "message" and e["message"]["id"] not in delivered]
+    undelivered = [
+        e["message"]["id"] for e in events if e["event"] == "message" and e["message"]["id"] not in delivered
+    ]
     assert 100 < len(undelivered) < 400
     bus = Bus(ws, Tmux("tmux-agency-tests-no-such-server"))
     assert bus.catch_up(grace_s=0) == len(undelivered)
@@ -332,9 +368,9 @@ def test_the_sweep_of_a_long_history_queues_exactly_the_undelivered_messages(tmp
 def test_the_sweep_is_not_fooled_by_a_payload_that_reads_like_a_delivery(tmp_path: Path) -> None:
     """The sweep decides most lines from their bytes without parsing them: a message whose
     payload holds the words of a delivery event (and an id) is still a message nobody delivered."""
-    from tmux_agency.services.bus import Bus, new_message
     from tmux_agency.doors.tmux import Tmux
     from tmux_agency.doors.workspace import init_workspace
+    from tmux_agency.services.bus import Bus, new_message
 
     project = tmp_path / "project"
     project.mkdir()
@@ -372,8 +408,10 @@ def test_log_follow_shows_new_messages_as_they_are_sent(team: Cli) -> None:
     env = {**os.environ, "TMUX_AGENCY_HOME": str(team.workspace.root), "TMUX_AGENCY_SOCKET": team.socket or ""}
     follower = subprocess.Popen(
         [sys.executable, "-m", "tmux_agency", "log", "--follow", "--agency", "Dev"],
-        stdout=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert team("send", "Dev", "py", "STATUS live one").returncode == 0
         assert team("send", "QA", "tester", "STATUS not for Dev").returncode == 0

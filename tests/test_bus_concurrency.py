@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from libtmux import Server
 
-from tmux_agency.services.bus import Bus
 from tmux_agency.doors.chain import verify
 from tmux_agency.doors.registry import MESSAGES, Registry
 from tmux_agency.doors.tmux import Tmux
 from tmux_agency.doors.workspace import Workspace
+from tmux_agency.services.bus import Bus
 
 from .helpers import Cli, wait_for
 
@@ -90,7 +90,9 @@ def test_senders_killed_at_random_moments_lose_no_send_that_returned(
             out = str(tmp_path / f"returned-{round_}-{w}.txt")
             outs.append(out)
             worker = round_ * 8 + w
-            workers.append(ctx.Process(target=_sender, args=(str(cli.workspace.root), server.socket_name, worker, 1000, out)))
+            workers.append(
+                ctx.Process(target=_sender, args=(str(cli.workspace.root), server.socket_name, worker, 1000, out))
+            )
         for p in workers:
             p.start()
         time.sleep(1.0)

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from libtmux import Server
 
-from tmux_agency.services.bus import Bus, new_message
-from tmux_agency.services.delivery import Claim, _write_claim, pane_lock, visible_text
 from tmux_agency.doors.processes import ProcessTable
 from tmux_agency.doors.tmux import Tmux
+from tmux_agency.services.bus import Bus, new_message
+from tmux_agency.services.delivery import Claim, _write_claim, pane_lock, visible_text
 
 from .helpers import Cli, wait_for
 from .test_bus import inbox, kill_program, pane_of, received, status
@@ -93,7 +93,9 @@ def test_control_characters_in_a_send_neither_stop_the_agent_nor_reach_a_shell(
     assert agent_state(team, "py") == "running"
 
 
-def test_control_characters_in_a_task_title_reach_the_coordinator_as_text(team: Cli, transcripts: Path, server: Server) -> None:
+def test_control_characters_in_a_task_title_reach_the_coordinator_as_text(
+    team: Cli, transcripts: Path, server: Server
+) -> None:
     lead = coordinator(team)
     pid = pane_pid(server, pane_of(team, "Dev", lead))
     result = team("task", "add", "fix\x1athe\x03thing\x1b[201~now", "--agency", "Dev")
@@ -146,7 +148,9 @@ def test_an_agent_pane_has_no_shell_behind_its_program(team: Cli, server: Server
     assert not marker.exists()
     dead = server.cmd("display-message", "-p", "-t", pane, "#{pane_dead}").stdout[0]
     assert dead == "1"
-    assert "briefing received" in "\n".join(server.cmd("capture-pane", "-p", "-t", pane).stdout), "its last screen stays"
+    assert "briefing received" in "\n".join(server.cmd("capture-pane", "-p", "-t", pane).stdout), (
+        "its last screen stays"
+    )
     restored = team("restore")
     assert restored.returncode == 0, restored.stderr
     assert pane_of(team, "Dev", "js") == pane, "the same pane runs the program again"
@@ -222,7 +226,9 @@ def test_a_claim_left_by_a_killed_deliverer_is_settled_from_the_pane_and_never_r
     tmux = Tmux(server.socket_name)
     bus = Bus(team.workspace, tmux)
     pane = pane_of(team, "Dev", "py")
-    typed = new_message("intra", "STATUS", (None, "human"), ("Dev", "py"), "STATUS typed just before its deliverer died")
+    typed = new_message(
+        "intra", "STATUS", (None, "human"), ("Dev", "py"), "STATUS typed just before its deliverer died"
+    )
     never = new_message("intra", "STATUS", (None, "human"), ("Dev", "py"), "STATUS claimed, then its deliverer died")
     offsets = bus._persist([typed, never])
     # The first deliverer typed its message and was killed before it recorded the delivery.
@@ -253,14 +259,18 @@ def test_a_claim_left_by_a_killed_deliverer_is_settled_from_the_pane_and_never_r
     assert "uncertain" in shown.stdout
 
 
-def test_senders_killed_halfway_leave_each_message_in_the_pane_once(team: Cli, transcripts: Path, server: Server) -> None:
+def test_senders_killed_halfway_leave_each_message_in_the_pane_once(
+    team: Cli, transcripts: Path, server: Server
+) -> None:
     rng = random.Random(7)
     env = {**os.environ, "TMUX_AGENCY_HOME": str(team.workspace.root), "TMUX_AGENCY_SOCKET": server.socket_name}
     for n in range(12):
         proc = subprocess.Popen(
             [sys.executable, "-m", "tmux_agency", "send", "Dev", "py", f"STATUS k{n} from a sender killed halfway"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         threading.Timer(rng.uniform(0.03, 0.12), proc.kill).start()
         proc.wait()
     bus = Bus(team.workspace, Tmux(server.socket_name))
@@ -296,7 +306,9 @@ def test_eight_concurrent_deliverers_type_each_message_once_and_their_counts_add
     wait_for(lambda: "ready ›" in tmux.capture(pane))
     cmd = [sys.executable, "-m", "tmux_agency", "deliver"]
     full_env = {**os.environ, "TMUX_AGENCY_HOME": str(team.workspace.root), "TMUX_AGENCY_SOCKET": server.socket_name}
-    procs = [subprocess.Popen(cmd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(8)]
+    procs = [
+        subprocess.Popen(cmd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(8)
+    ]
     outputs = [p.communicate(timeout=180) for p in procs]
     counts = []
     for out, err in outputs:
@@ -349,7 +361,9 @@ def test_the_control_room_and_the_cli_show_an_escape_sequence_without_obeying_it
 # --- kill ends everything the agency started -------------------------------------------------------
 
 
-def test_kill_ends_every_process_of_the_agency_and_drops_what_waited_for_it(team: Cli, transcripts: Path, server: Server, tmp_path: Path) -> None:
+def test_kill_ends_every_process_of_the_agency_and_drops_what_waited_for_it(
+    team: Cli, transcripts: Path, server: Server, tmp_path: Path
+) -> None:
     """An agent program that leaves a server running in the background (as Codex leaves
     `codex app-server`) does not outlive `kill`; messages queued for the killed agency are
     dropped, never handed to a new agency of the same name."""
@@ -360,7 +374,9 @@ def test_kill_ends_every_process_of_the_agency_and_drops_what_waited_for_it(team
     assert team("send", "Dev", "js", "TASK-9: for the old js").stdout.startswith("queued")
     sleeper = subprocess.Popen(["sleep", "300"])  # a stand-in for a server the agency's tools window left
     # A background process that ignores the hang-up kill-session sends, as a daemon would.
-    server.cmd("send-keys", "-t", "=Dev:tools", f"nohup sleep 300 >/dev/null 2>&1 & echo $! > {tmp_path}/bg.pid", "Enter")
+    server.cmd(
+        "send-keys", "-t", "=Dev:tools", f"nohup sleep 300 >/dev/null 2>&1 & echo $! > {tmp_path}/bg.pid", "Enter"
+    )
     bg = int(wait_for(lambda: (tmp_path / "bg.pid").exists() and (tmp_path / "bg.pid").read_text().strip()))
     # One that left the pane's process tree (as Codex's app-server does), while a program of its
     # name runs outside the agency with the same HOME: it may be serving that one, so it stays.
@@ -390,7 +406,9 @@ def detached_sleep(server: Server, pid_file: Path) -> int:
     return int(wait_for(lambda: pid_file.exists() and pid_file.read_text().strip()))
 
 
-def test_kill_ends_a_background_server_that_left_the_panes_process_tree(team: Cli, server: Server, tmp_path: Path) -> None:
+def test_kill_ends_a_background_server_that_left_the_panes_process_tree(
+    team: Cli, server: Server, tmp_path: Path
+) -> None:
     detached = detached_sleep(server, tmp_path / "detached.pid")
     assert detached not in [p.pid for p in ProcessTable.snapshot().tree(pane_pid(server, pane_of(team, "Dev", "py")))]
     killed = team("kill", "Dev")

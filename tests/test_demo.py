@@ -15,10 +15,27 @@ from .helpers import REPO
 
 def demo(tmp_path: Path, socket: str, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tmux_agency", "demo", "--headless", "--dir", str(tmp_path / "demo"),
-         "--socket", socket, "--pace", "0.05", "--timeout", "180", *extra],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "tmux_agency",
+            "demo",
+            "--headless",
+            "--dir",
+            str(tmp_path / "demo"),
+            "--socket",
+            socket,
+            "--pace",
+            "0.05",
+            "--timeout",
+            "180",
+            *extra,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_the_headless_demo_reaches_the_approval_queue(tmp_path: Path, server: Server) -> None:
@@ -29,7 +46,9 @@ def test_the_headless_demo_reaches_the_approval_queue(tmp_path: Path, server: Se
     # The story's traffic: a TASK down each agency, STATUS and COMPLETE back up, two rounds.
     by_type = facts["messages_by_type"]
     assert by_type["TASK"] >= 4 and by_type["STATUS"] >= 4 and by_type["COMPLETE"] >= 4
-    assert [(h["from"], h["to"], h["branch"]) for h in facts["handoffs"]] == [("CodeAgency", "QAAgency", "feature/slugify")] * 2
+    assert [(h["from"], h["to"], h["branch"]) for h in facts["handoffs"]] == [
+        ("CodeAgency", "QAAgency", "feature/slugify")
+    ] * 2
     first, second = facts["results"]
     assert (first["status"], first["issues_found"]) == ("failed", 1), "QA finds the real bug the first time"
     assert "test_punctuation_is_dropped" in first["details"]
@@ -49,9 +68,16 @@ def test_the_headless_demo_reaches_the_approval_queue(tmp_path: Path, server: Se
 
     # Real commits in the demo project, by the agent, on the branch.
     project = Path(facts["project"])
-    log = subprocess.run(["git", "-C", str(project), "log", "--format=%an: %s", "main..feature/slugify"],
-                         capture_output=True, text=True, check=True).stdout.splitlines()  # fmt: skip
-    assert log == ["python-agent: Drop punctuation in slugify(), as QA asked", "python-agent: Add slugify() with a test"]
+    log = subprocess.run(
+        ["git", "-C", str(project), "log", "--format=%an: %s", "main..feature/slugify"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert log == [
+        "python-agent: Drop punctuation in slugify(), as QA asked",
+        "python-agent: Add slugify() with a test",
+    ]
 
     # Headless cleans up after itself: the demo's agencies are gone from the tmux server.
     assert not any(s.name in ("CodeAgency", "QAAgency") for s in server.sessions)

@@ -23,24 +23,41 @@ def trusty(cli: Cli, tmp_path: Path) -> Path:
     """Agency Trusty: one coordinator running the fake CLI, described by a workspace profile."""
     ws = cli.workspace
     (ws.root / "profiles").mkdir()
-    (ws.root / "profiles" / "fakecli.json").write_text(json.dumps({
-        "name": "fakecli",
-        "start": f"{sys.executable} {FAKE_CLI}",
-        "command": r"fake_cli\.py",
-        "process": r"fake_cli\.py",
-        "ready": "^fake>",
-        "submit_delay_ms": 50,
-        "states": {"idle": ["^fake>\\Z"]},
-        "dialogs": [
-            {"name": "trust", "match": [r"Do you trust this folder\?"], "action": "press y in the pane to trust the folder."},
-            {"name": "permission", "match": [r"Allow this action\?"], "action": "press y in the pane to allow it."},
-        ],
-    }))  # fmt: skip
+    (ws.root / "profiles" / "fakecli.json").write_text(
+        json.dumps(
+            {
+                "name": "fakecli",
+                "start": f"{sys.executable} {FAKE_CLI}",
+                "command": r"fake_cli\.py",
+                "process": r"fake_cli\.py",
+                "ready": "^fake>",
+                "submit_delay_ms": 50,
+                "states": {"idle": ["^fake>\\Z"]},
+                "dialogs": [
+                    {
+                        "name": "trust",
+                        "match": [r"Do you trust this folder\?"],
+                        "action": "press y in the pane to trust the folder.",
+                    },
+                    {
+                        "name": "permission",
+                        "match": [r"Allow this action\?"],
+                        "action": "press y in the pane to allow it.",
+                    },
+                ],
+            }
+        )
+    )
     folder = ws.agency_dir("Trusty")
     folder.mkdir(parents=True)
-    (folder / "agency.json").write_text(json.dumps({
-        "name": "Trusty", "coordinator": {"name": "lead", "program": f"{sys.executable} {FAKE_CLI}"},
-    }))  # fmt: skip
+    (folder / "agency.json").write_text(
+        json.dumps(
+            {
+                "name": "Trusty",
+                "coordinator": {"name": "lead", "program": f"{sys.executable} {FAKE_CLI}"},
+            }
+        )
+    )
     log = tmp_path / "fake-cli.log"
     log.touch()
     cli.env["FAKE_CLI_LOG"] = str(log)
@@ -126,7 +143,9 @@ def test_a_briefing_held_past_the_start_up_time_is_queued_and_delivered_after_th
     assert not any(line.startswith("DIALOG-INPUT") for line in log_lines(trusty))
 
 
-def test_a_dialog_raised_between_the_paste_and_the_enter_is_not_answered(cli: Cli, server: Server, trusty: Path) -> None:
+def test_a_dialog_raised_between_the_paste_and_the_enter_is_not_answered(
+    cli: Cli, server: Server, trusty: Path
+) -> None:
     """The screen is read again just before Enter: a program that raises a dialog after the text
     went in (Codex asks to trust the folder a moment after its composer shows) gets no Enter, and
     the text, left in its input, is never typed again."""

@@ -43,7 +43,11 @@ def project_state(cli: Cli, shop: Path) -> tuple[dict[str, bytes], bytes | None,
     """What a refused decision must leave byte-identical: the registry, the agency's lessons and
     the project's branches."""
     lessons = cli.workspace.agency_dir("CodeAgency") / "lessons.md"
-    return registry_bytes(cli.workspace), lessons.read_bytes() if lessons.exists() else None, run_git(shop, "for-each-ref")
+    return (
+        registry_bytes(cli.workspace),
+        lessons.read_bytes() if lessons.exists() else None,
+        run_git(shop, "for-each-ref"),
+    )
 
 
 @pytest.fixture
@@ -71,14 +75,20 @@ BYPASSES = {
 
 
 @pytest.mark.parametrize("how", list(BYPASSES))
-def test_a_decision_typed_into_an_agency_pane_is_refused(queued: Cli, shop: Path, server: Server, tmp_path: Path, how: str) -> None:
+def test_a_decision_typed_into_an_agency_pane_is_refused(
+    queued: Cli, shop: Path, server: Server, tmp_path: Path, how: str
+) -> None:
     evil = f"{server.socket_name}-evil"
     before = project_state(queued, shop)
     out, rc = tmp_path / f"{how}.out", tmp_path / f"{how}.rc"
     line = BYPASSES[how].format(
-        ta=TA, py=PY, home=queued.workspace.root, socket=server.socket_name, evil=evil,
+        ta=TA,
+        py=PY,
+        home=queued.workspace.root,
+        socket=server.socket_name,
+        evil=evil,
         capture=f"> {out} 2>&1; echo $? > {rc}",
-    )  # fmt: skip
+    )
     try:
         type_line(server, pane_of(queued, "tools"), line)
         code, said = outcome(tmp_path, how)
@@ -92,7 +102,9 @@ def test_a_decision_typed_into_an_agency_pane_is_refused(queued: Cli, shop: Path
     assert project_state(queued, shop) == before
 
 
-def test_an_agent_whose_program_is_a_shell_is_refused_too(queued: Cli, shop: Path, server: Server, tmp_path: Path) -> None:
+def test_an_agent_whose_program_is_a_shell_is_refused_too(
+    queued: Cli, shop: Path, server: Server, tmp_path: Path
+) -> None:
     """The agent's own pane, its program bash (the shell profile) rather than the tools window."""
     assert queued("create", "Shells", "--agents", "worker", "--program", "bash").returncode == 0
     before = project_state(queued, shop)
@@ -109,8 +121,11 @@ def test_the_refusal_says_why_in_one_line(queued: Cli, server: Server, tmp_path:
     pane = pane_of(queued, "tools")
     capture = f"> {tmp_path}/direct.out 2>&1; echo $? > {tmp_path}/direct.rc"
     type_line(server, pane, f"{UNSET} {TA} approve 1 {capture}")
-    assert outcome(tmp_path, "direct") == (2, f"tmux-agency: approvals are for humans: this process runs in pane {pane} "
-                                              f"of agency session 'CodeAgency' (window tools)\n")  # fmt: skip
+    assert outcome(tmp_path, "direct") == (
+        2,
+        f"tmux-agency: approvals are for humans: this process runs in pane {pane} "
+        f"of agency session 'CodeAgency' (window tools)\n",
+    )
     capture = f"> {tmp_path}/orphan.out 2>&1; echo $? > {tmp_path}/orphan.rc"
     type_line(server, pane, f"( setsid sh -c '{UNSET} {TA} approve 1 {capture}' & )")
     code, said = outcome(tmp_path, "orphan")
@@ -128,8 +143,11 @@ def human_client(server: Server, tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
     client = subprocess.Popen(
         ["script", "-qfc", f"tmux -L {server.socket_name} attach -t =human", "/dev/null"],
-        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**env, "TERM": "xterm-256color"},
-    )  # fmt: skip
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**env, "TERM": "xterm-256color"},
+    )
     wait_for(lambda: "human" in server.cmd("list-clients", "-F", "#{session_name}").stdout)
     yield server.cmd("display-message", "-p", "-t", "=human:", "#{pane_id}").stdout[0]
     client.kill()
@@ -144,13 +162,17 @@ def test_the_humans_approve_from_a_session_of_their_own_on_the_agencies_server_m
     queued: Cli, shop: Path, server: Server, tmp_path: Path, human_client: str
 ) -> None:
     capture = f"> {tmp_path}/human.out 2>&1; echo $? > {tmp_path}/human.rc"
-    type_line(server, human_client, f"{TA} --home {queued.workspace.root} --socket {server.socket_name} approve 1 {capture}")
+    type_line(
+        server, human_client, f"{TA} --home {queued.workspace.root} --socket {server.socket_name} approve 1 {capture}"
+    )
     code, said = outcome(tmp_path, "human")
     assert code == 0, said
     assert merged(shop)
 
 
-def test_the_same_session_without_a_terminal_showing_it_is_refused(queued: Cli, shop: Path, server: Server, tmp_path: Path) -> None:
+def test_the_same_session_without_a_terminal_showing_it_is_refused(
+    queued: Cli, shop: Path, server: Server, tmp_path: Path
+) -> None:
     """A detached session on the agencies' server is what `tmux new-session -d` from an agent's
     pane makes: nobody's terminal shows it, so nothing in it speaks for a human."""
     server.cmd("new-session", "-d", "-s", "human")
@@ -163,7 +185,9 @@ def test_the_same_session_without_a_terminal_showing_it_is_refused(queued: Cli, 
     assert project_state(queued, shop) == before
 
 
-def test_the_humans_approve_from_their_own_tmux_server_merges(queued: Cli, shop: Path, TestServer, tmp_path: Path) -> None:
+def test_the_humans_approve_from_their_own_tmux_server_merges(
+    queued: Cli, shop: Path, TestServer, tmp_path: Path
+) -> None:
     """The person's own tmux (another server: its pane %0 is not the agencies' %0) is theirs."""
     own = TestServer()
     own.cmd("new-session", "-d", "-s", "mine")
@@ -198,7 +222,9 @@ def test_create_starts_the_agencies_server_as_a_subreaper(cli: Cli, server: Serv
     assert "warning" not in result.stderr
     server_pid = int(server.cmd("display-message", "-p", "#{pid}").stdout[0])
     type_line(server, pane_of(cli, "tools", "Solo"), f"( sh -c 'sleep 60 & echo $! > {tmp_path}/orphan.pid' & )")
-    orphan = int(wait_for(lambda: (tmp_path / "orphan.pid").is_file() and (tmp_path / "orphan.pid").read_text().strip()))
+    orphan = int(
+        wait_for(lambda: (tmp_path / "orphan.pid").is_file() and (tmp_path / "orphan.pid").read_text().strip())
+    )
     try:
         status = Path(f"/proc/{orphan}/status").read_text()
         assert f"PPid:\t{server_pid}\n" in status, "the double-forked process went to the server, not to init"

@@ -12,10 +12,10 @@ import stat
 
 import pytest
 
-from tmux_agency.services.bus import Bus, new_message
 from tmux_agency.doors.chain import HEAD_FILE, HISTORY, KEY_FILE, hmac_sha256
 from tmux_agency.doors.tmux import Tmux
 from tmux_agency.doors.workspace import Workspace
+from tmux_agency.services.bus import Bus, new_message
 
 from .helpers import Cli, Result
 
@@ -93,7 +93,10 @@ def test_the_handmade_hmac_is_the_standard_one(key: bytes, message: bytes) -> No
 def test_a_history_is_keyed_and_verifies_and_its_key_stays_out_of_the_log(history: Workspace, cli: Cli) -> None:
     result = verify(cli)
     assert result.returncode == 0, result.stderr
-    assert "message log intact: 10 events, hash chain verified (HMAC with the workspace key); head record at event 10" in result.stdout
+    assert (
+        "message log intact: 10 events, hash chain verified (HMAC with the workspace key); head record at event 10"
+        in result.stdout
+    )
     key_file, head_file = history.registry_dir / KEY_FILE, history.registry_dir / HEAD_FILE
     for path in (key_file, head_file):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -135,8 +138,16 @@ def test_an_edited_body_with_the_whole_chain_rehashed_is_caught(history: Workspa
     write_lines(history, rehash(lines))
     assert_caught(verify(cli), "event 1 was rehashed without the key (line 1")
     # Nor does a key of one's own help: the workspace's is not in the log.
-    write_lines(history, rehash(lines, lambda e: hmac_sha256(b"a guess", json.dumps(
-        {k: v for k, v in e.items() if k != "hash"}, sort_keys=True, ensure_ascii=False).encode())))
+    write_lines(
+        history,
+        rehash(
+            lines,
+            lambda e: hmac_sha256(
+                b"a guess",
+                json.dumps({k: v for k, v in e.items() if k != "hash"}, sort_keys=True, ensure_ascii=False).encode(),
+            ),
+        ),
+    )
     assert_caught(verify(cli), "event 1 was altered (line 1: its hash does not match its content)")
 
 
@@ -150,13 +161,21 @@ def test_an_edited_body_with_the_whole_chain_rehashed_is_caught(history: Workspa
         (lambda ls: [*ls[:4], "[1,2,3]\n", *ls[4:]], "line 5 is not a JSON object but a list"),
         (lambda ls: [*ls[:4], "hello\n", *ls[4:]], "line 5 is not JSON (Expecting value)"),
         (lambda ls: [*ls[:4], "\n", *ls[4:]], "line 5 is empty"),
-        (lambda ls: [*ls[:4], '{"seq":5,"event":"message","prev":null}\n', *ls[4:]], "line 5 is not an event: it has no 'hash'"),
-        (lambda ls: [*ls[:4], '{"seq":"5","event":"x","prev":null,"hash":"h"}\n', *ls[4:]], "line 5 is not an event: its seq"),
+        (
+            lambda ls: [*ls[:4], '{"seq":5,"event":"message","prev":null}\n', *ls[4:]],
+            "line 5 is not an event: it has no 'hash'",
+        ),
+        (
+            lambda ls: [*ls[:4], '{"seq":"5","event":"x","prev":null,"hash":"h"}\n', *ls[4:]],
+            "line 5 is not an event: its seq",
+        ),
         (lambda ls: [*ls[:4], ls[4][:40] + "\n", *ls[5:]], "line 5 is not JSON, and event 6 (line 6) does not follow"),
     ],
     ids=["edited", "reordered", "removed", "head-cut", "list", "not-json", "empty", "no-hash", "bad-seq", "mangled"],
 )
-def test_an_edited_or_malformed_line_is_named_never_an_internal_error(history: Workspace, cli: Cli, change, needle: str) -> None:
+def test_an_edited_or_malformed_line_is_named_never_an_internal_error(
+    history: Workspace, cli: Cli, change, needle: str
+) -> None:
     write_lines(history, change(lines_of(history)))
     assert_caught(verify(cli), needle)
 
@@ -166,7 +185,9 @@ def test_the_log_still_reads_past_a_line_that_is_not_an_event(history: Workspace
     write_lines(history, [*lines[:4], "[1,2,3]\n", '{"seq":5,"event":"message","message":{"id":7}}\n', *lines[4:]])
     result = cli("log")
     assert result.returncode == 0, result.stderr
-    assert [line.split("[STATUS] ")[1] for line in result.stdout.splitlines()] == [f"STATUS note {n}" for n in range(1, 11)]
+    assert [line.split("[STATUS] ")[1] for line in result.stdout.splitlines()] == [
+        f"STATUS note {n}" for n in range(1, 11)
+    ]
 
 
 def test_the_head_record_itself_is_checked(history: Workspace, cli: Cli) -> None:
@@ -186,7 +207,10 @@ def test_new_messages_do_not_cover_a_cut(history: Workspace, cli: Cli) -> None:
     """The writer after a cut finds the head ahead of the log and keeps that in every later head."""
     write_lines(history, lines_of(history)[:-3])
     persist(history, "STATUS after the cut", "STATUS and another")
-    assert_caught(verify(cli), "when event 8 was written the log ended at event 7, but the head record said 10: events had been cut")
+    assert_caught(
+        verify(cli),
+        "when event 8 was written the log ended at event 7, but the head record said 10: events had been cut",
+    )
     assert (history.registry_dir / HEAD_FILE).stat().st_size == 512, "rewritten in place at one size, note and all"
 
 
@@ -242,16 +266,23 @@ def old_format_history(ws: Workspace, count: int) -> None:
     write_lines(ws, lines)
 
 
-def test_a_history_from_before_keys_verifies_then_is_protected_by_the_first_keyed_event(workspace: Workspace, cli: Cli) -> None:
+def test_a_history_from_before_keys_verifies_then_is_protected_by_the_first_keyed_event(
+    workspace: Workspace, cli: Cli
+) -> None:
     old_format_history(workspace, 6)
     result = verify(cli)
-    assert result.returncode == 0 and "message log intact: 6 events, hash chain verified (plain SHA-256" in result.stdout
+    assert (
+        result.returncode == 0 and "message log intact: 6 events, hash chain verified (plain SHA-256" in result.stdout
+    )
     assert not (workspace.registry_dir / KEY_FILE).exists(), "verifying made no key"
 
     persist(workspace, "STATUS first keyed", "STATUS second keyed")
     result = verify(cli)
     assert result.returncode == 0, result.stderr
-    assert "8 events, hash chain verified (HMAC with the workspace key from event 7; the 6 before it by plain SHA-256)" in result.stdout
+    assert (
+        "8 events, hash chain verified (HMAC with the workspace key from event 7; the 6 before it by plain SHA-256)"
+        in result.stdout
+    )
 
     lines = lines_of(workspace)
     # An old event edited and the old part rehashed: the first keyed event's MAC covers its prev.

@@ -72,7 +72,11 @@ def test_every_metric_matches_the_hand_count(recorded: Workspace) -> None:
         "review_scores": 2,
     }
     # Human review: 40 + 20 (#1) + 30 (#3) + 25 (#2) = 115 min; agency work 95 + 30 + 340 + 30 = 495 min.
-    assert t["time"] == {"human_review_s": 115 * MIN, "agency_working_s": 495 * MIN, "review_per_working": pytest.approx(115 / 495)}
+    assert t["time"] == {
+        "human_review_s": 115 * MIN,
+        "agency_working_s": 495 * MIN,
+        "review_per_working": pytest.approx(115 / 495),
+    }
     assert report["trends"] == {
         "days": ["2024-05-01", "2024-05-02", "2024-05-03"],
         "tasks_completed": [2, 0, 1],
@@ -96,7 +100,9 @@ def test_per_agency_and_since(recorded: Workspace) -> None:
     assert rows["DocsAgency"]["handoff_time_s"] == {"count": 1, "answered": 0, "median": None, "mean": None}
 
     one = metrics.build(recorded, agency="QAAgency", now=NOW)
-    assert [row["name"] for row in one["agencies"]] == ["QAAgency"] and one["totals"] == {k: v for k, v in qa.items() if k in one["totals"]}
+    assert [row["name"] for row in one["agencies"]] == ["QAAgency"] and one["totals"] == {
+        k: v for k, v in qa.items() if k in one["totals"]
+    }
 
     since = metrics.build(recorded, since=datetime(2024, 5, 2, tzinfo=timezone.utc), now=NOW, days=3)
     # From 2 May: T-3 failed, T-4 completed; #3 and #2 approved first time; T-3 and T-4 worked.
@@ -124,15 +130,25 @@ def test_lessons_are_summarised_and_the_report_reads_well(recorded: Workspace) -
 
 def test_a_falling_first_review_rate_is_flagged(workspace: Workspace) -> None:
     def decide(item_id: int, status: str) -> None:
-        item = ApprovalItem(id=item_id, agency="CodeAgency", branch=f"b{item_id}", base="main", title="t",
-                            commit="0" * 40, tests=SuiteCounts(passed=1), status=status)  # fmt: skip
+        item = ApprovalItem(
+            id=item_id,
+            agency="CodeAgency",
+            branch=f"b{item_id}",
+            base="main",
+            title="t",
+            commit="0" * 40,
+            tests=SuiteCounts(passed=1),
+            status=status,
+        )
         lifecycle.on_approval(workspace, None, item)
 
     for n, status in enumerate(["approved"] * 4 + ["rejected"] * 3, start=1):
         decide(n, status)
     report = metrics.build(workspace)
     # 7 reviews: the last 3 (half, rounded down) 0% against the 4 before at 100%.
-    assert report["flags"] == ["CodeAgency: first-review approval fell from 100% (4 of 4) to 0% (0 of 3) in its last 3 reviews"]
+    assert report["flags"] == [
+        "CodeAgency: first-review approval fell from 100% (4 of 4) to 0% (0 of 3) in its last 3 reviews"
+    ]
     assert report["agencies"][0]["flag"] == report["flags"][0]
     decide(8, "approved")
     decide(9, "approved")
@@ -156,11 +172,23 @@ def test_odd_lines_and_older_approvals_still_count(recorded: Workspace) -> None:
     lines.insert(1, '{"seq":99,"event":"mess\n')
     log.write_text("".join(lines))
     # An approval decided before reviews.jsonl existed: read from approval_queue.json.
-    old = ApprovalItem(id=9, agency="QAAgency", branch="qa/old", base="main", title="old", commit="0" * 40,
-                       tests=SuiteCounts(passed=4), coverage=60.0, status="rejected", feedback="flaky",
-                       created_at=datetime(2024, 5, 2, 8, tzinfo=timezone.utc),
-                       decided_at=datetime(2024, 5, 2, 9, tzinfo=timezone.utc))  # fmt: skip
-    (recorded.registry_dir / "approval_queue.json").write_text(json.dumps({"_default": {"1": old.model_dump(mode="json")}}))
+    old = ApprovalItem(
+        id=9,
+        agency="QAAgency",
+        branch="qa/old",
+        base="main",
+        title="old",
+        commit="0" * 40,
+        tests=SuiteCounts(passed=4),
+        coverage=60.0,
+        status="rejected",
+        feedback="flaky",
+        created_at=datetime(2024, 5, 2, 8, tzinfo=timezone.utc),
+        decided_at=datetime(2024, 5, 2, 9, tzinfo=timezone.utc),
+    )
+    (recorded.registry_dir / "approval_queue.json").write_text(
+        json.dumps({"_default": {"1": old.model_dump(mode="json")}})
+    )
     report = metrics.build(recorded, now=NOW, days=3)
     assert report["trends"]["messages"] == [7, 3, 2]
     assert report["totals"]["reviews"] == {"reviewed": 4, "approved_first": 2, "first_review_approval_rate": 0.5}

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tmux_agency.models.errors import UsageError
 from tmux_agency.services import delivery
 from tmux_agency.services.dashboard import detect_state
-from tmux_agency.models.errors import UsageError
 from tmux_agency.services.programs import (
     PROFILES_DIR,
     ProfileError,
@@ -170,7 +170,10 @@ def test_an_answered_question_in_the_scrollback_is_no_dialog() -> None:
         ({"startup_delay_s": True}, "'startup_delay_s' has the wrong type"),
         ({"start": ""}, "'start' must not be empty"),
         ({"dialogs": {"trust": "x"}}, "'dialogs' has the wrong type"),
-        ({"dialogs": [{"name": "t", "match": ["x"], "action": "a", "colour": 1}]}, "dialogs[0]: unknown field 'colour'"),
+        (
+            {"dialogs": [{"name": "t", "match": ["x"], "action": "a", "colour": 1}]},
+            "dialogs[0]: unknown field 'colour'",
+        ),
         ({"dialogs": [{"name": "t", "match": [], "action": "a"}]}, "dialogs[0]: field 'match'"),
         ({"dialogs": [{"name": "t", "match": ["(x"], "action": "a"}]}, "dialogs[0].match: pattern '(x' is not a valid"),
         ({"dialogs": [{"name": "t", "match": ["x"]}]}, "dialogs[0]: field 'action'"),
@@ -214,10 +217,17 @@ def test_a_workspace_profile_replaces_the_shipped_one_of_its_name(tmp_path: Path
 
 
 def test_a_workspace_profile_adds_a_program(tmp_path: Path) -> None:
-    write_profile(tmp_path / "profiles", "mycli", {
-        "name": "mycli", "command": "^mycli\\b", "process": "mycli", "ready": "^mycli> ",
-        "dialogs": [{"name": "login", "match": ["Log in first"], "action": "run mycli login"}],
-    })  # fmt: skip
+    write_profile(
+        tmp_path / "profiles",
+        "mycli",
+        {
+            "name": "mycli",
+            "command": "^mycli\\b",
+            "process": "mycli",
+            "ready": "^mycli> ",
+            "dialogs": [{"name": "login", "match": ["Log in first"], "action": "run mycli login"}],
+        },
+    )
     profile = profile_for("mycli --fast", tmp_path)
     assert profile.name == "mycli" and profile.dialogs[0].name == "login"
     assert screen_state(profile, "Welcome\nLog in first\n")[0] == "dialog"
@@ -228,7 +238,10 @@ def test_a_workspace_profile_adds_a_program(tmp_path: Path) -> None:
     "content, needle",
     [
         ('{"name": "mycli", "command": "mycli", "process": "mycli", "colour": "red"}', "unknown field 'colour'"),
-        ('{"name": "mycli", "command": "mycli", "process": "mycli", "ready": "(x"}', "ready: pattern '(x' is not a valid"),
+        (
+            '{"name": "mycli", "command": "mycli", "process": "mycli", "ready": "(x"}',
+            "ready: pattern '(x' is not a valid",
+        ),
         ('{"name": "mycli", "command": "mycli", "process": "mycli", "submit_delay_ms": -1}', "must not be negative"),
         ('{"name": "mycli", ', "not valid JSON"),
     ],
@@ -264,7 +277,9 @@ class RecordingTmux:
     def fingerprint(self, pane_id: str) -> str:
         return f"{len(self.typed)}"
 
-    def paste_if_alive(self, pane_id: str, pid: int, text: str, bracketed: bool = True, submit: tuple[str, ...] = ()) -> str:
+    def paste_if_alive(
+        self, pane_id: str, pid: int, text: str, bracketed: bool = True, submit: tuple[str, ...] = ()
+    ) -> str:
         self.typed.append(text if bracketed else f"keys {text}")
         if submit:
             self.typed.append("+".join(submit))
@@ -275,8 +290,12 @@ class RecordingTmux:
         return "changed"
 
 
-@pytest.mark.parametrize("path", [p for p in CAPTURE_FILES if expected(p)[0] == "dialog"], ids=lambda p: f"{p.parent.name}/{p.stem}")
-def test_delivery_holds_a_message_while_a_dialog_shows(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "path", [p for p in CAPTURE_FILES if expected(p)[0] == "dialog"], ids=lambda p: f"{p.parent.name}/{p.stem}"
+)
+def test_delivery_holds_a_message_while_a_dialog_shows(
+    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(delivery, "program_running", lambda *_: True)
     profile = load_profile(PROFILES_DIR / f"{program_of(path)}.json")
     tmux = RecordingTmux(path.read_text())
@@ -289,19 +308,23 @@ def test_delivery_holds_a_message_while_a_dialog_shows(path: Path, tmp_path: Pat
     assert idle.typed == ["TASK-1: go", "Enter"]
 
 
-def test_keys_mode_types_the_text_and_submit_keys_are_the_profiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_keys_mode_types_the_text_and_submit_keys_are_the_profiles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(delivery, "program_running", lambda *_: True)
-    profile = ProgramProfile(name="x", command="x", process="x", paste="keys", submit_keys=["Escape", "Enter"], submit_delay_ms=0)
+    profile = ProgramProfile(
+        name="x", command="x", process="x", paste="keys", submit_keys=["Escape", "Enter"], submit_delay_ms=0
+    )
     tmux = RecordingTmux("x> ")
     assert delivery.type_into_agent(tmux, "%1", "hello", profile, tmp_path, session="S").ok  # type: ignore[arg-type]
     assert tmux.typed == ["keys hello", "Escape+Enter"]
 
 
 def test_the_control_room_survives_a_broken_workspace_profile(workspace) -> None:
-    from tmux_agency.services.dashboard import Dashboard
-    from tmux_agency.models.schema import AgencyRecord, AgencySpec, AgentRecord, AgentSpec
-    from tmux_agency.services.records import save_record
     from tmux_agency.doors.tmux import Tmux
+    from tmux_agency.models.schema import AgencyRecord, AgencySpec, AgentRecord, AgentSpec
+    from tmux_agency.services.dashboard import Dashboard
+    from tmux_agency.services.records import save_record
 
     spec = AgencySpec(name="Solo", coordinator=AgentSpec(name="lead"))
     agent = AgentRecord(name="lead", window="lead", is_coordinator=True, program="mycli")
@@ -323,7 +346,9 @@ def test_profiles_classify_names_the_state_and_the_rule(cli_no_tmux) -> None:
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.startswith("dialog:permission  (messages wait)")
     assert "rule: dialogs[" in shown.stdout
-    as_json = json.loads(cli_no_tmux("profiles", "classify", "--program", "claude", str(permission.parent / "idle.txt"), "--json").stdout)
+    as_json = json.loads(
+        cli_no_tmux("profiles", "classify", "--program", "claude", str(permission.parent / "idle.txt"), "--json").stdout
+    )
     assert as_json["state"] == "ready" and as_json["types_into_it"] is True
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from libtmux import Server
 
-from tmux_agency.services.dashboard import Dashboard
 from tmux_agency.demo.standin_api import StandIn
 from tmux_agency.doors.tmux import Tmux
+from tmux_agency.services.dashboard import Dashboard
 
 from . import real_clis
 from .helpers import Cli, wait_for
@@ -40,7 +40,9 @@ def nothing_left_running(isolated_home: Path):
     from tmux_agency.doors.processes import _all_pids, _environment, end_processes, start_time
 
     home = str(isolated_home).encode()
-    end_processes([(pid, start_time(pid)) for pid in _all_pids() if _environment(pid).get(b"HOME") == home and pid != os.getpid()])
+    end_processes(
+        [(pid, start_time(pid)) for pid in _all_pids() if _environment(pid).get(b"HOME") == home and pid != os.getpid()]
+    )
 
 
 @pytest.fixture
@@ -160,7 +162,9 @@ def test_claude_runs_the_commands_its_briefing_teaches_and_reaches_the_bus(claud
     from tmux_agency.services.briefings import agent_cli
 
     answer_start_dialogs(claude_lab, server, "dev")
-    briefing = next(m for m in json.loads(claude_lab("inbox", "Solo", "dev", "--json").stdout) if m["body"].startswith("#"))
+    briefing = next(
+        m for m in json.loads(claude_lab("inbox", "Solo", "dev", "--json").stdout) if m["body"].startswith("#")
+    )
     assert f'{agent_cli()} send coordinator "STATUS dev:' in briefing["body"]
     command = f"{agent_cli()} send coordinator 'STATUS dev: reached the bus from inside Claude'"
     assert claude_lab("send", "Solo", "dev", f"tool:bash {command}").returncode == 0
@@ -262,7 +266,9 @@ def test_codex_a_message_never_answers_its_trust_dialog_and_arrives_once_it_is_a
     deliver_until_none_wait(codex_lab, "lead")
 
     def texts() -> list[str]:  # leaving out its own side requests (a title for the task quotes the text)
-        return [t for t in typed_by_path(api, responses_typed_text, "/responses") if not t.startswith("Generate a concise")]
+        return [
+            t for t in typed_by_path(api, responses_typed_text, "/responses") if not t.startswith("Generate a concise")
+        ]
 
     wait_for(lambda: sum("hello Codex" in t for t in texts()) >= 1, timeout=60)
     time.sleep(2.0)
@@ -282,7 +288,11 @@ def test_codex_a_message_never_answers_its_trust_dialog_and_arrives_once_it_is_a
 def codex_servers(home: str) -> list[int]:
     from tmux_agency.doors.processes import _all_pids, _environment, _proc_args
 
-    return [pid for pid in _all_pids() if "app-server" in (_proc_args(pid) or "") and _environment(pid).get(b"HOME") == home.encode()]
+    return [
+        pid
+        for pid in _all_pids()
+        if "app-server" in (_proc_args(pid) or "") and _environment(pid).get(b"HOME") == home.encode()
+    ]
 
 
 @pytest.fixture

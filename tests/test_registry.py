@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tmux_agency.models.errors import RegistryCorrupt
 from tmux_agency.doors.registry import MESSAGES, Registry
+from tmux_agency.models.errors import RegistryCorrupt
 
 # The mechanics hold for any table file; the registry's own files also have required fields
 # (REQUIRED_FIELDS), which these generic documents would not have.

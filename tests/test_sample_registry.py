@@ -7,13 +7,13 @@ import stat
 from datetime import datetime
 from pathlib import Path
 
-from tmux_agency.services.bus import HISTORY, fold_history
-from tmux_agency.doors.chain import verify
-from tmux_agency.models.schema import ApprovalItem, Message, TaskRecord
-from tmux_agency.services.records import load_records
-from tmux_agency.doors.registry import AGENCIES, APPROVALS, TASKS, Registry
 from tests.sample_registry import big, populate
+from tmux_agency.doors.chain import verify
+from tmux_agency.doors.registry import AGENCIES, APPROVALS, TASKS, Registry
 from tmux_agency.doors.workspace import Workspace, init_workspace
+from tmux_agency.models.schema import ApprovalItem, Message, TaskRecord
+from tmux_agency.services.bus import HISTORY, fold_history
+from tmux_agency.services.records import load_records
 
 FILES = (AGENCIES, HISTORY, TASKS, APPROVALS)
 
@@ -47,7 +47,11 @@ def test_the_history_is_hash_chained_and_every_message_is_valid(workspace: Works
     populate(workspace)
     events = _events(workspace)
     verdict = verify(Registry(workspace.registry_dir))
-    assert (verdict.problem, verdict.events, verdict.keyed_from) == (None, len(events), None)  # a history from before keys
+    assert (verdict.problem, verdict.events, verdict.keyed_from) == (
+        None,
+        len(events),
+        None,
+    )  # a history from before keys
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
 
     messages = [Message.model_validate(e["message"]) for e in events if e["event"] == "message"]

@@ -30,7 +30,9 @@ def sessions(server: Server) -> list[str]:
 
 
 def worktrees(repo: Path) -> list[str]:
-    return [line for line in run_git(repo, "worktree", "list", "--porcelain").splitlines() if line.startswith("worktree ")]
+    return [
+        line for line in run_git(repo, "worktree", "list", "--porcelain").splitlines() if line.startswith("worktree ")
+    ]
 
 
 def approvals(cli: Cli) -> list[dict]:
@@ -42,7 +44,13 @@ def test_a_green_branch_reaches_the_queue_with_its_facts(lab: Cli, shop: Path, s
     assert result.returncode == 0, result.stderr
     assert "3 passed, 0 failed" in result.stdout
     [item] = approvals(lab)
-    assert (item["id"], item["agency"], item["branch"], item["base"], item["status"]) == (1, "CodeAgency", "feature/mul", "main", "pending")
+    assert (item["id"], item["agency"], item["branch"], item["base"], item["status"]) == (
+        1,
+        "CodeAgency",
+        "feature/mul",
+        "main",
+        "pending",
+    )
     assert item["title"] == "Add multiplication"
     assert item["tests"] == {"passed": 3, "failed": 0, "skipped": 0, "errors": 0}
     assert 70 < item["coverage"] < 100, "unused() is never called: coverage is measured, not assumed"
@@ -60,20 +68,27 @@ def test_a_green_branch_reaches_the_queue_with_its_facts(lab: Cli, shop: Path, s
 
 
 def test_the_sandbox_environment_says_it_is_a_sandbox(lab: Cli, shop: Path) -> None:
-    commit_on(shop, "feature/env", {
-        "test_env.py": (
-            "import os\n\n\ndef test_env():\n"
-            "    assert os.environ['SANDBOX'] == '1'\n"
-            "    assert os.path.isdir(os.environ['SANDBOX_DATA'])\n"
-            "    assert 1024 < int(os.environ['SANDBOX_PORT']) < 65536\n"
-            "    assert 'TMUX_AGENCY_AGENCY' not in os.environ\n"
-        ),
-    }, "Check the sandbox environment")  # fmt: skip
+    commit_on(
+        shop,
+        "feature/env",
+        {
+            "test_env.py": (
+                "import os\n\n\ndef test_env():\n"
+                "    assert os.environ['SANDBOX'] == '1'\n"
+                "    assert os.path.isdir(os.environ['SANDBOX_DATA'])\n"
+                "    assert 1024 < int(os.environ['SANDBOX_PORT']) < 65536\n"
+                "    assert 'TMUX_AGENCY_AGENCY' not in os.environ\n"
+            ),
+        },
+        "Check the sandbox environment",
+    )
     result = lab("deploy", "CodeAgency", "feature/env", "--test-command", PLAIN_TESTS)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_a_red_branch_does_not_reach_the_queue_and_its_coordinator_hears_why(lab: Cli, shop: Path, server: Server) -> None:
+def test_a_red_branch_does_not_reach_the_queue_and_its_coordinator_hears_why(
+    lab: Cli, shop: Path, server: Server
+) -> None:
     result = lab("deploy", "CodeAgency", "feature/broken", "--test-command", PLAIN_TESTS)
     assert result.returncode == 1
     assert "2 passed, 1 failed" in result.stdout  # test_add, test_ok; test_div fails
@@ -160,13 +175,19 @@ def test_the_interactive_approval_cli(lab: Cli, shop: Path) -> None:
     assert lab("deploy", "CodeAgency", "feature/mul", "--test-command", PLAIN_TESTS).returncode == 0
     env = {"TMUX_AGENCY_HOME": str(lab.workspace.root), "TMUX_AGENCY_SOCKET": lab.socket or ""}
     session = subprocess.run(
-        [PY, "-m", "tmux_agency", "approval-cli"], input="1\nr\nMore tests, please\ns\nq\n",
-        capture_output=True, text=True, env={**os.environ, **env}, timeout=60,
-    )  # fmt: skip
+        [PY, "-m", "tmux_agency", "approval-cli"],
+        input="1\nr\nMore tests, please\ns\nq\n",
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=60,
+    )
     assert session.returncode == 0, session.stderr
     assert "PENDING APPROVALS (1)" in session.stdout
     assert "calc.py" in session.stdout, "the diff stat is shown"
-    assert "feature/mul (approval #1, rev 1): More tests, please" in session.stdout, "the lesson is shown before it is saved"
+    assert "feature/mul (approval #1, rev 1): More tests, please" in session.stdout, (
+        "the lesson is shown before it is saved"
+    )
     assert "rejected #1" in session.stdout
     assert approvals(lab)[0]["status"] == "rejected"
 
@@ -195,7 +216,9 @@ def assert_nothing_left(lab: Cli, shop: Path, server: Server) -> None:
         (["reject", "1"], "--feedback"),
     ],
 )
-def test_bad_input_is_refused_and_leaves_nothing(lab: Cli, shop: Path, server: Server, args: list[str], needle: str) -> None:
+def test_bad_input_is_refused_and_leaves_nothing(
+    lab: Cli, shop: Path, server: Server, args: list[str], needle: str
+) -> None:
     before = registry_bytes(lab.workspace)
     assert_refused(lab(*args), 2, needle)
     assert registry_bytes(lab.workspace) == before
@@ -249,15 +272,19 @@ def test_the_same_branch_deployed_twice_at_once_is_refused_once(lab: Cli, shop: 
 def test_a_configured_demo_is_started_and_its_url_answers(ws: Workspace, server: Server, shop: Path) -> None:
     folder = ws.agency_dir("WebAgency")
     folder.mkdir()
-    (folder / "agency.json").write_text(json.dumps({
-        "name": "WebAgency",
-        "coordinator": {"name": "web-coordinator"},
-        "agents": [{"name": "frontend"}],
-        "sandbox": {
-            "test_command": PLAIN_TESTS,
-            "demo_command": f"{PY} -m http.server $SANDBOX_PORT --bind 127.0.0.1",
-        },
-    }))  # fmt: skip
+    (folder / "agency.json").write_text(
+        json.dumps(
+            {
+                "name": "WebAgency",
+                "coordinator": {"name": "web-coordinator"},
+                "agents": [{"name": "frontend"}],
+                "sandbox": {
+                    "test_command": PLAIN_TESTS,
+                    "demo_command": f"{PY} -m http.server $SANDBOX_PORT --bind 127.0.0.1",
+                },
+            }
+        )
+    )
     cli = Cli(ws, server.socket_name, {})
     assert cli("create", "WebAgency").returncode == 0
     result = cli("deploy", "WebAgency", "feature/mul")

@@ -75,11 +75,20 @@ def test_inbox_and_log_answer_within_less_memory_than_the_history_holds(tmp_path
     size_mb = bus.registry.size(HISTORY) >> 20
     cap_mb = 100
     assert size_mb > cap_mb, size_mb
-    env = {"TMUX_AGENCY_HOME": str(bus.ws.root), "TMUX_AGENCY_SOCKET": "tmux-agency-test-no-server", "PATH": "/usr/bin:/bin"}
+    env = {
+        "TMUX_AGENCY_HOME": str(bus.ws.root),
+        "TMUX_AGENCY_SOCKET": "tmux-agency-test-no-server",
+        "PATH": "/usr/bin:/bin",
+    }
 
     def run(*args: str) -> str:
         result = subprocess.run(
-            [sys.executable, "-m", "tmux_agency", *args], env=env, capture_output=True, text=True, preexec_fn=_limited(cap_mb), timeout=120
+            [sys.executable, "-m", "tmux_agency", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            preexec_fn=_limited(cap_mb),
+            timeout=120,
         )
         assert result.returncode == 0, (args, result.stderr)
         return result.stdout
@@ -88,7 +97,9 @@ def test_inbox_and_log_answer_within_less_memory_than_the_history_holds(tmp_path
     to_qa = [m.model_dump(mode="json") for m in everything if m.recipient_agency == "QAAgency"]
     assert json.loads(run("inbox", "QAAgency", "-n", "5", "--json")) == to_qa[-5:]
     about_qa = [m for m in everything if "QAAgency" in (m.sender_agency, m.recipient_agency)]
-    assert json.loads(run("log", "--agency", "QAAgency", "--json")) == [m.model_dump(mode="json") for m in about_qa[-50:]]
+    assert json.loads(run("log", "--agency", "QAAgency", "--json")) == [
+        m.model_dump(mode="json") for m in about_qa[-50:]
+    ]
     shown = run("log", "-n", "3").splitlines()
     assert shown[0].startswith("(older messages not shown") and len(shown) == 4
     assert everything[-1].body.split("\n")[0][:40] in shown[-1]

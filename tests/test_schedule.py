@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from libtmux import Server
 
-from tmux_agency.services import schedule
-from tmux_agency.services.bus import Bus
-from tmux_agency.models.errors import UsageError
-from tmux_agency.models.schema import AgencyRecord, AgencySpec, AgentRecord, AgentSpec
-from tmux_agency.services.records import save_record
 from tmux_agency.doors.registry import AGENCIES, Registry
 from tmux_agency.doors.tmux import Tmux
 from tmux_agency.doors.workspace import Workspace
+from tmux_agency.models.errors import UsageError
+from tmux_agency.models.schema import AgencyRecord, AgencySpec, AgentRecord, AgentSpec
+from tmux_agency.services import schedule
+from tmux_agency.services.bus import Bus
+from tmux_agency.services.records import save_record
 
 from .helpers import Cli, registry_bytes, wait_for
 
@@ -31,13 +31,18 @@ T0 = datetime(2025, 1, 14, 10, 0, tzinfo=timezone.utc)
 def ghosts(workspace: Workspace) -> Workspace:
     """A registered agency whose agents have no panes: everything sent to it waits in the queue."""
     spec = AgencySpec(name="Ghosts", coordinator=AgentSpec(name="lead"), agents=[AgentSpec(name="ghost")])
-    save_record(workspace, AgencyRecord(
-        name="Ghosts", session="Ghosts", spec=spec,
-        agents=[
-            AgentRecord(name="lead", window="lead", is_coordinator=True, program="tmux-agency agent"),
-            AgentRecord(name="ghost", window="ghost", program="tmux-agency agent"),
-        ],
-    ))  # fmt: skip
+    save_record(
+        workspace,
+        AgencyRecord(
+            name="Ghosts",
+            session="Ghosts",
+            spec=spec,
+            agents=[
+                AgentRecord(name="lead", window="lead", is_coordinator=True, program="tmux-agency agent"),
+                AgentRecord(name="ghost", window="ghost", program="tmux-agency agent"),
+            ],
+        ),
+    )
     return workspace
 
 
@@ -53,7 +58,9 @@ def stored(ws: Workspace) -> list[dict]:
 # --- durations ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, seconds", [("30m", 1800), ("2h", 7200), ("1h30m", 5400), ("45s", 45), ("1d", 86400), (" 10M ", 600)])
+@pytest.mark.parametrize(
+    "text, seconds", [("30m", 1800), ("2h", 7200), ("1h30m", 5400), ("45s", 45), ("1d", 86400), (" 10M ", 600)]
+)
 def test_durations(text: str, seconds: int) -> None:
     assert schedule.parse_duration(text) == seconds
     assert schedule.parse_duration(schedule.format_duration(seconds)) == seconds
@@ -114,7 +121,9 @@ def test_cancel(ghosts: Workspace, cli_no_tmux: Cli) -> None:
         (["run", "--once", "--now", "yesterday"], "--now 'yesterday'"),
     ],
 )
-def test_bad_input_is_one_line_exit_2_and_changes_nothing(ghosts: Workspace, cli_no_tmux: Cli, args: list[str], needle: str) -> None:
+def test_bad_input_is_one_line_exit_2_and_changes_nothing(
+    ghosts: Workspace, cli_no_tmux: Cli, args: list[str], needle: str
+) -> None:
     cli_no_tmux("schedule", "--in", "1h", "Ghosts", "an existing check-in")
     before = registry_bytes(ghosts)
     result = cli_no_tmux(*args)
@@ -151,7 +160,11 @@ def test_a_repeating_check_in_keeps_its_rhythm_and_never_piles_up(ghosts: Worksp
     first = schedule.dispatch_due(ghosts, offline(), T0 + timedelta(minutes=31))
     assert [r["state"] for r in first] == ["queued"]
     [row] = stored(ghosts)
-    assert (row["due"], row["sent"], row["last_message_id"]) == ((T0 + timedelta(minutes=60)).isoformat(), 1, first[0]["message_id"])
+    assert (row["due"], row["sent"], row["last_message_id"]) == (
+        (T0 + timedelta(minutes=60)).isoformat(),
+        1,
+        first[0]["message_id"],
+    )
     assert schedule.dispatch_due(ghosts, offline(), T0 + timedelta(minutes=45)) == []
 
     # Its agent is still down: the last reminder still waits, so this one is not added to it.
@@ -182,7 +195,12 @@ def test_a_check_in_for_an_agency_that_is_gone_fails_without_stopping_the_others
 def test_the_commit_reminder_is_one_per_agency_and_can_be_turned_off(ghosts: Workspace) -> None:
     item = schedule.ensure_commit_reminder(ghosts, "Ghosts", now=T0)
     assert item is not None
-    assert (item.agent, item.every_s, item.kind, item.due) == ("coordinator", 1800, "commit-reminder", T0 + timedelta(minutes=30))
+    assert (item.agent, item.every_s, item.kind, item.due) == (
+        "coordinator",
+        1800,
+        "commit-reminder",
+        T0 + timedelta(minutes=30),
+    )
     assert "git add -A && git commit" in item.text
     assert schedule.ensure_commit_reminder(ghosts, "Ghosts", now=T0) is None
     assert len(stored(ghosts)) == 1
@@ -197,7 +215,9 @@ def test_the_commit_reminder_is_one_per_agency_and_can_be_turned_off(ghosts: Wor
 # --- end to end: a real tmux server, scripted agents, two dispatchers ----------------------------
 
 
-def test_run_delivers_a_due_check_in_exactly_once_with_two_dispatchers(cli: Cli, server: Server, tmp_path: Path) -> None:
+def test_run_delivers_a_due_check_in_exactly_once_with_two_dispatchers(
+    cli: Cli, server: Server, tmp_path: Path
+) -> None:
     transcripts = tmp_path / "transcripts"
     cli.env["TMUX_AGENCY_AGENT_TRANSCRIPT"] = str(transcripts)
     created = cli("create", "Solo", "--agents", "worker")
@@ -205,7 +225,12 @@ def test_run_delivers_a_due_check_in_exactly_once_with_two_dispatchers(cli: Cli,
 
     # Every coordinator has its commit reminder from the start.
     [reminder] = json.loads(cli("schedule", "list", "--json").stdout)
-    assert (reminder["agency"], reminder["agent"], reminder["kind"], reminder["every_s"]) == ("Solo", "coordinator", "commit-reminder", 1800)
+    assert (reminder["agency"], reminder["agent"], reminder["kind"], reminder["every_s"]) == (
+        "Solo",
+        "coordinator",
+        "commit-reminder",
+        1800,
+    )
 
     added = cli("schedule", "--in", "45m", "Solo/worker", "CHECK-IN: how far is TASK-3?", "--json")
     assert added.returncode == 0, added.stderr
@@ -220,7 +245,9 @@ def test_run_delivers_a_due_check_in_exactly_once_with_two_dispatchers(cli: Cli,
     # Two dispatchers at once, after the due time, each a new process reading the registry.
     env = {**os.environ, **cli.env, "TMUX_AGENCY_HOME": str(cli.workspace.root), "TMUX_AGENCY_SOCKET": cli.socket or ""}
     argv = [sys.executable, "-m", "tmux_agency", "run", "--once", "--now", (due + timedelta(minutes=1)).isoformat()]
-    runs = [subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    runs = [
+        subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
+    ]
     outputs = [run.communicate(timeout=120) for run in runs]
     assert [run.returncode for run in runs] == [0, 0], outputs
     lines = [line for out, _ in outputs for line in out.splitlines() if line.startswith("check-in")]
@@ -230,11 +257,15 @@ def test_run_delivers_a_due_check_in_exactly_once_with_two_dispatchers(cli: Cli,
 
     # The history holds each once, from the scheduler, delivered; each agent got its text once.
     history = json.loads(cli("log", "--json").stdout)
-    from_scheduler = [(m["recipient_agent"], m["body"], m["state"]) for m in history if m["sender_agent"] == "scheduler"]
-    assert sorted(from_scheduler) == sorted([
-        ("worker", "CHECK-IN: how far is TASK-3?", "delivered"),
-        ("solo-coordinator", reminder["text"], "delivered"),
-    ])  # fmt: skip
+    from_scheduler = [
+        (m["recipient_agent"], m["body"], m["state"]) for m in history if m["sender_agent"] == "scheduler"
+    ]
+    assert sorted(from_scheduler) == sorted(
+        [
+            ("worker", "CHECK-IN: how far is TASK-3?", "delivered"),
+            ("solo-coordinator", reminder["text"], "delivered"),
+        ]
+    )
 
     def received(agent: str) -> list[str]:
         path = transcripts / f"Solo-{agent}.jsonl"
@@ -249,7 +280,9 @@ def test_run_delivers_a_due_check_in_exactly_once_with_two_dispatchers(cli: Cli,
     assert left["id"] == reminder["id"] and left["sent"] == 1
 
 
-def test_killing_an_agency_cancels_its_check_ins_and_creating_it_again_brings_the_reminder_back(cli: Cli, server: Server) -> None:
+def test_killing_an_agency_cancels_its_check_ins_and_creating_it_again_brings_the_reminder_back(
+    cli: Cli, server: Server
+) -> None:
     assert cli("create", "Lab", "--agents", "worker").returncode == 0
     assert cli("create", "Other", "--agents", "worker").returncode == 0
     assert cli("schedule", "--every", "1h", "Lab/worker", "STATUS hourly: how far?").returncode == 0

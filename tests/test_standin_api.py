@@ -35,8 +35,15 @@ def events(stream: str) -> list[str]:
 
 
 def test_chat_completions_stream_a_reply_as_aider_reads_it(api: StandIn) -> None:
-    status, body = post(api, "/v1/chat/completions", {"model": "standin", "stream": True, "messages": [
-        {"role": "system", "content": "You are aider."}, {"role": "user", "content": "hello there"}]})  # fmt: skip
+    status, body = post(
+        api,
+        "/v1/chat/completions",
+        {
+            "model": "standin",
+            "stream": True,
+            "messages": [{"role": "system", "content": "You are aider."}, {"role": "user", "content": "hello there"}],
+        },
+    )
     assert status == 200
     *chunks, done = events(body)
     assert done == "[DONE]"
@@ -49,10 +56,14 @@ def test_chat_completions_stream_a_reply_as_aider_reads_it(api: StandIn) -> None
 
 
 def test_chat_completions_offer_a_shell_command_and_fail_on_request(api: StandIn) -> None:
-    status, body = post(api, "/v1/chat/completions", {"model": "m", "messages": [{"role": "user", "content": "tool:bash touch x"}]})
+    status, body = post(
+        api, "/v1/chat/completions", {"model": "m", "messages": [{"role": "user", "content": "tool:bash touch x"}]}
+    )
     assert status == 200
     assert json.loads(body)["choices"][0]["message"]["content"].endswith("```bash\ntouch x\n```\n")
-    status, body = post(api, "/v1/chat/completions", {"model": "m", "messages": [{"role": "user", "content": "fail:400 now"}]})
+    status, body = post(
+        api, "/v1/chat/completions", {"model": "m", "messages": [{"role": "user", "content": "fail:400 now"}]}
+    )
     assert status == 400 and json.loads(body)["error"]["type"] == "invalid_request_error"
 
 
@@ -75,15 +86,22 @@ def test_gemini_asks_to_run_a_shell_command_and_answers_its_result(api: StandIn)
     [event] = [json.loads(e) for e in events(body)]
     call = event["candidates"][0]["content"]["parts"][0]["functionCall"]
     assert call["name"] == "run_shell_command" and call["args"]["command"] == "touch x"
-    result = {"contents": [{"role": "user", "parts": [{"functionResponse": {"name": "run_shell_command", "response": {}}}]}]}
+    result = {
+        "contents": [{"role": "user", "parts": [{"functionResponse": {"name": "run_shell_command", "response": {}}}]}]
+    }
     _, body = post(api, "/v1beta/models/gemini-x:streamGenerateContent?alt=sse", result)
     assert json.loads(events(body)[0])["candidates"][0]["content"]["parts"] == [{"text": "done."}]
 
 
 def test_gemini_routers_question_gets_a_score_and_a_400_is_an_error(api: StandIn) -> None:
-    schema = {"type": "OBJECT", "properties": {"complexity_reasoning": {"type": "STRING"}, "complexity_score": {"type": "INTEGER"}}}
+    schema = {
+        "type": "OBJECT",
+        "properties": {"complexity_reasoning": {"type": "STRING"}, "complexity_score": {"type": "INTEGER"}},
+    }
     config = {"responseMimeType": "application/json", "responseJsonSchema": schema}
-    status, body = post(api, "/v1beta/models/gemini-lite:generateContent", gemini_request("fail:400 now", generationConfig=config))
+    status, body = post(
+        api, "/v1beta/models/gemini-lite:generateContent", gemini_request("fail:400 now", generationConfig=config)
+    )
     assert status == 200
     answer = json.loads(json.loads(body)["candidates"][0]["content"]["parts"][0]["text"])
     assert isinstance(answer["complexity_score"], int)

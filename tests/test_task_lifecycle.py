@@ -27,17 +27,35 @@ def said(agency: str, agent: str, text: str, minute: int) -> dict:
     """A message an agent of `agency` sent to its coordinator, as the bus stores it."""
     from tmux_agency.services.bus import message_type
 
-    return new_message("intra", message_type(text), (agency, agent), (agency, "lead"), text, at=T0 + timedelta(minutes=minute))
+    return new_message(
+        "intra", message_type(text), (agency, agent), (agency, "lead"), text, at=T0 + timedelta(minutes=minute)
+    )
 
 
 def handoff(frm: str, to: str, payload: dict, minute: int) -> dict:
-    return new_message("inter", payload["type"], (frm, "coordinator"), (to, "lead"), json.dumps(payload), payload,
-                       at=T0 + timedelta(minutes=minute))  # fmt: skip
+    return new_message(
+        "inter",
+        payload["type"],
+        (frm, "coordinator"),
+        (to, "lead"),
+        json.dumps(payload),
+        payload,
+        at=T0 + timedelta(minutes=minute),
+    )
 
 
 def decided(item_id: int, agency: str, branch: str, status: str, revision: int = 1) -> ApprovalItem:
-    return ApprovalItem(id=item_id, agency=agency, branch=branch, base="main", title="work", commit="0" * 40,
-                        tests=SuiteCounts(passed=3), revision=revision, status=status)  # fmt: skip
+    return ApprovalItem(
+        id=item_id,
+        agency=agency,
+        branch=branch,
+        base="main",
+        title="work",
+        commit="0" * 40,
+        tests=SuiteCounts(passed=3),
+        revision=revision,
+        status=status,
+    )
 
 
 def state(ws: Workspace, tid: str) -> str:
@@ -48,7 +66,9 @@ def define_plain_agency(ws: Workspace, name: str) -> None:
     """An agency without a sandbox test command: its COMPLETE needs no review."""
     folder = ws.agencies_dir / name
     folder.mkdir(parents=True)
-    (folder / "agency.json").write_text(json.dumps({"name": name, "capabilities": ["docs"], "coordinator": {"name": "lead"}}))
+    (folder / "agency.json").write_text(
+        json.dumps({"name": name, "capabilities": ["docs"], "coordinator": {"name": "lead"}})
+    )
 
 
 # --- through the service -------------------------------------------------------------------------
@@ -62,7 +82,11 @@ def test_traffic_moves_a_task_through_its_states(workspace: Workspace) -> None:
 
     steps = [
         (said("CodeAgency", "python-agent", "STATUS python-agent: working on TASK-T-1", 1), "T-1", "working"),
-        (said("CodeAgency", "python-agent", "QUESTION from python-agent: which auth library for T-1?", 2), "T-1", "blocked"),
+        (
+            said("CodeAgency", "python-agent", "QUESTION from python-agent: which auth library for T-1?", 2),
+            "T-1",
+            "blocked",
+        ),
         (said("CodeAgency", "python-agent", "STATUS python-agent: T-1 again, answer received", 3), "T-1", "working"),
         (said("CodeAgency", "python-agent", "BLOCKED python-agent: T-1 waits for credentials", 4), "T-1", "blocked"),
         (said("CodeAgency", "python-agent", "COMPLETE python-agent: TASK-T-1 done", 5), "T-1", "in_review"),
@@ -88,14 +112,25 @@ def test_only_the_owning_agency_moves_a_task_and_a_silent_name_means_its_only_ta
     lifecycle.add_task(ws, None, "Test login", agency="QAAgency", after=["T-1"])  # T-2
     # QA talking about T-1 does not move CodeAgency's task; nor does a human, nor a NOTE.
     assert lifecycle.on_traffic(ws, None, said("QAAgency", "test-lead", "STATUS test-lead: waiting for T-1", 1)) is None
-    assert lifecycle.on_traffic(ws, None, new_message("intra", "COMPLETE", (None, "human"), ("CodeAgency", "lead"), "COMPLETE T-1")) is None
+    assert (
+        lifecycle.on_traffic(
+            ws, None, new_message("intra", "COMPLETE", (None, "human"), ("CodeAgency", "lead"), "COMPLETE T-1")
+        )
+        is None
+    )
     assert lifecycle.on_traffic(ws, None, said("CodeAgency", "python-agent", "NOTE: T-1 is fun", 1)) is None
     assert state(ws, "T-1") == "submitted"
     # A message naming no task moves nothing while the agency has nothing in hand...
     assert lifecycle.on_traffic(ws, None, said("CodeAgency", "python-agent", "STATUS python-agent: 60%", 2)) is None
     # ...and its only task once it has one.
-    assert lifecycle.on_traffic(ws, None, said("CodeAgency", "python-agent", "STATUS python-agent: T-1 started", 3)) == "T-1"
-    assert lifecycle.on_traffic(ws, None, said("CodeAgency", "python-agent", "BLOCKED python-agent: no database", 4)) == "T-1"
+    assert (
+        lifecycle.on_traffic(ws, None, said("CodeAgency", "python-agent", "STATUS python-agent: T-1 started", 3))
+        == "T-1"
+    )
+    assert (
+        lifecycle.on_traffic(ws, None, said("CodeAgency", "python-agent", "BLOCKED python-agent: no database", 4))
+        == "T-1"
+    )
     assert state(ws, "T-1") == "blocked"
     # A handoff names its task in the payload and brings the branch along.
     message = handoff("CodeAgency", "QAAgency", {"type": "handoff", "task": "T-1", "branch": "feature/login"}, 5)
@@ -138,8 +173,11 @@ def test_the_review_completes_a_task_or_sends_it_back_with_what_had_started_afte
     # Every step is in the review log the metrics read.
     log = [json.loads(line) for line in (ws.registry_dir / "reviews.jsonl").read_text().splitlines()]
     assert [(r["status"], r["revision"], r["task"]) for r in log] == [
-        ("pending", 1, "T-1"), ("rejected", 1, "T-1"), ("pending", 2, "T-1"), ("approved", 2, "T-1"),
-    ]  # fmt: skip
+        ("pending", 1, "T-1"),
+        ("rejected", 1, "T-1"),
+        ("pending", 2, "T-1"),
+        ("approved", 2, "T-1"),
+    ]
 
 
 def test_an_approval_finds_its_task_by_link_name_branch_or_the_only_one_in_hand(workspace: Workspace) -> None:
@@ -149,12 +187,16 @@ def test_an_approval_finds_its_task_by_link_name_branch_or_the_only_one_in_hand(
     # Three tasks, none in hand: a deploy naming none of them moves nothing.
     assert lifecycle.on_approval(ws, None, decided(1, "CodeAgency", "feature/x", "pending")) is None
     assert lifecycle.on_approval(ws, None, decided(2, "CodeAgency", "feature/T-2-b", "pending")) == "T-2"
-    lifecycle.on_traffic(ws, None, handoff("CodeAgency", "QAAgency", {"type": "handoff", "task": "T-3", "branch": "feature/c"}, 1))
+    lifecycle.on_traffic(
+        ws, None, handoff("CodeAgency", "QAAgency", {"type": "handoff", "task": "T-3", "branch": "feature/c"}, 1)
+    )
     assert lifecycle.on_approval(ws, None, decided(3, "CodeAgency", "feature/c", "pending")) == "T-3"
     assert lifecycle.on_approval(ws, None, decided(2, "CodeAgency", "feature/renamed", "approved")) == "T-2", "linked"
     lifecycle.on_traffic(ws, None, said("CodeAgency", "python-agent", "STATUS python-agent: T-1", 2))
     lifecycle.on_approval(ws, None, decided(3, "CodeAgency", "feature/c", "approved"))
-    assert lifecycle.on_approval(ws, None, decided(4, "CodeAgency", "feature/y", "pending")) == "T-1", "the only one in hand"
+    assert lifecycle.on_approval(ws, None, decided(4, "CodeAgency", "feature/y", "pending")) == "T-1", (
+        "the only one in hand"
+    )
 
 
 # --- end to end, on a real tmux server --------------------------------------------------------------
@@ -185,8 +227,11 @@ def test_scripted_agents_move_tasks_from_dispatch_to_approval(shop_team: Cli, ws
     # The coordinator hands TASK-T-1 to python-agent, whose STATUS and COMPLETE move the task.
     wait_for(lambda: events(cli, "T-1")[-1] == ("COMPLETE", "in_review"), timeout=60)
     assert events(cli, "T-1") == [
-        ("added", "submitted"), ("assigned", "submitted"), ("STATUS", "working"), ("COMPLETE", "in_review"),
-    ]  # fmt: skip
+        ("added", "submitted"),
+        ("assigned", "submitted"),
+        ("STATUS", "working"),
+        ("COMPLETE", "in_review"),
+    ]
     log = json.loads(cli("log", "--json").stdout)
     assert log[0]["body"].startswith("TASK-T-1: Add multiplication") and log[0]["sender_agent"] == "task-graph"
     assert json.loads(cli("task", "show", "T-2", "--json").stdout)["state"] == "submitted"
@@ -228,7 +273,9 @@ def test_a_running_agency_is_chosen_over_one_that_is_not(shop_team: Cli, ws: Wor
     cli = shop_team
     folder = ws.agencies_dir / "BackendShop"
     folder.mkdir()
-    (folder / "agency.json").write_text(json.dumps({"name": "BackendShop", "capabilities": ["backend"], "coordinator": {"name": "boss"}}))
+    (folder / "agency.json").write_text(
+        json.dumps({"name": "BackendShop", "capabilities": ["backend"], "coordinator": {"name": "boss"}})
+    )
     assert cli("task", "add", "Warm-up", "--agency", "CodeAgency").returncode == 0
     out = cli("task", "add", "Orders endpoint", "--needs", "backend")
     assert out.returncode == 0, out.stderr
@@ -251,8 +298,13 @@ def test_a_send_that_moves_a_task_stays_lean(shop_team: Cli, ws: Workspace) -> N
         "rc = main(['send', 'coordinator', 'BLOCKED python-agent: T-2 needs a decision']); "
         "print(rc, sorted(m for m in ('textual', 'pydantic', 'tinydb', 'libtmux') if m in sys.modules))"
     )
-    env = {**os.environ, "TMUX_AGENCY_HOME": str(ws.root), "TMUX_AGENCY_SOCKET": cli.socket or "",
-           "TMUX_AGENCY_AGENCY": "CodeAgency", "TMUX_AGENCY_AGENT": "python-agent"}  # fmt: skip
+    env = {
+        **os.environ,
+        "TMUX_AGENCY_HOME": str(ws.root),
+        "TMUX_AGENCY_SOCKET": cli.socket or "",
+        "TMUX_AGENCY_AGENCY": "CodeAgency",
+        "TMUX_AGENCY_AGENT": "python-agent",
+    }
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
     assert out.stdout.strip().splitlines()[-1] == "0 []", out.stdout + out.stderr
     assert events(cli, "T-2")[-1] == ("BLOCKED", "blocked")

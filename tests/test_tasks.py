@@ -45,8 +45,11 @@ def test_tasks_get_short_stable_ids_and_list_show_them(cli_no_tmux: Cli) -> None
     listed = json.loads(cli("task", "list", "--json").stdout)
     assert [t["id"] for t in listed] == ["T-1", "T-2", "T-3", "T-4"]
     assert [(t["state"], t["ready"], t["after"]) for t in listed] == [
-        ("submitted", True, []), ("submitted", False, ["T-1"]), ("submitted", False, ["T-2"]), ("submitted", True, []),
-    ]  # fmt: skip
+        ("submitted", True, []),
+        ("submitted", False, ["T-1"]),
+        ("submitted", False, ["T-2"]),
+        ("submitted", True, []),
+    ]
     shown = task_json(cli, "show", "t-2")  # ids are read case-insensitively
     assert (shown["id"], shown["waiting_for"], shown["dependents"]) == ("T-2", ["T-1"], ["T-3"])
     assert shown["history"][0]["event"] == "added" and shown["history"][0]["by"] == "human"
@@ -115,7 +118,10 @@ def test_list_filters_by_agency(cli_no_tmux: Cli) -> None:
         (["task", "add", "Magic", "--needs", "telepathy"], "no agency has capability 'telepathy'"),
         (["task", "add", "Magic", "--needs", ""], "--needs names no capability"),
         (["task", "add", "Magic", "--needs", "testing,telepathy"], "'telepathy'"),
-        (["task", "add", "Split", "--needs", "testing,documentation"], "no single agency has all of testing, documentation"),
+        (
+            ["task", "add", "Split", "--needs", "testing,documentation"],
+            "no single agency has all of testing, documentation",
+        ),
         (["task", "done", "T-2"], "T-2 is already completed"),
         (["task", "dep", "T-2", "--after", "T-1"], "T-2 is already completed"),
         (["task", "list", "--agency", "a b"], "invalid agency name"),
@@ -149,9 +155,16 @@ def review(ws: Workspace, item_id: int, agency: str, outcomes: str) -> None:
     rejected; the first letter is the first review."""
     for revision, outcome in enumerate(outcomes, start=1):
         item = ApprovalItem(
-            id=item_id, agency=agency, branch=f"b{item_id}", base="main", title="work", commit="0" * 40,
-            tests=SuiteCounts(passed=1), revision=revision, status="approved" if outcome == "a" else "rejected",
-        )  # fmt: skip
+            id=item_id,
+            agency=agency,
+            branch=f"b{item_id}",
+            base="main",
+            title="work",
+            commit="0" * 40,
+            tests=SuiteCounts(passed=1),
+            revision=revision,
+            status="approved" if outcome == "a" else "rejected",
+        )
         lifecycle.on_approval(ws, None, item)
 
 
@@ -219,8 +232,13 @@ def test_critical_path_is_the_longest_unfinished_chain() -> None:
     assert graph.critical_path(tasks_) == ["T-2", "T-3", "T-4", "T-7"]
     assert graph.critical_path(made_graph(("T-1", [], "completed"))) == []
     # Equal lengths: the chain with more priority weight wins.
-    even = made_graph(("T-1", [], "submitted"), ("T-2", ["T-1"], "submitted"), ("T-3", [], "submitted"),
-                 ("T-4", ["T-3"], "submitted"), priority={"T-4": "critical"})  # fmt: skip
+    even = made_graph(
+        ("T-1", [], "submitted"),
+        ("T-2", ["T-1"], "submitted"),
+        ("T-3", [], "submitted"),
+        ("T-4", ["T-3"], "submitted"),
+        priority={"T-4": "critical"},
+    )
     assert graph.critical_path(even) == ["T-3", "T-4"]
     assert graph.critical_path(made_graph(("T-1", [], "submitted"), ("T-2", [], "submitted"))) == ["T-1"]
 
@@ -250,8 +268,17 @@ def test_mentions_read_task_ids_not_lookalikes() -> None:
 
 
 def test_files_written_before_tasks_had_a_history_still_load_and_move(workspace: Workspace) -> None:
-    old = {"id": "T-1", "title": "Old task", "agency": "CodeAgency", "needs": [], "after": [], "priority": "high",
-           "state": "working", "created_at": "2024-05-01T09:00:00Z", "updated_at": "2024-05-01T09:00:00Z"}  # fmt: skip
+    old = {
+        "id": "T-1",
+        "title": "Old task",
+        "agency": "CodeAgency",
+        "needs": [],
+        "after": [],
+        "priority": "high",
+        "state": "working",
+        "created_at": "2024-05-01T09:00:00Z",
+        "updated_at": "2024-05-01T09:00:00Z",
+    }
     Registry(workspace.registry_dir).directory.mkdir(exist_ok=True)
     (workspace.registry_dir / TASKS).write_text(json.dumps({"_default": {"1": old}}))
     [task] = storage.load_tasks(workspace)

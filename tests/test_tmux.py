@@ -25,7 +25,11 @@ def start_panes(server: Server) -> dict[str, str]:
         window = session.new_window(window_name=name, window_shell=f"printf '%s' '{text}'; exec sleep 600")
         ids[name] = window.active_pane.pane_id
     tmux = Tmux(server.socket_name)
-    wait_for(lambda: all(tmux.capture(pane) == text.rstrip("\n") for pane, text in zip(ids.values(), SCREENS.values(), strict=True)))
+    wait_for(
+        lambda: all(
+            tmux.capture(pane) == text.rstrip("\n") for pane, text in zip(ids.values(), SCREENS.values(), strict=True)
+        )
+    )
     return ids
 
 

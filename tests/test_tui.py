@@ -15,15 +15,15 @@ from libtmux import Server
 
 from tests.sample_registry import populate
 from tmux_agency.doors.tmux import Tmux
+from tmux_agency.doors.workspace import Workspace, init_workspace
 from tmux_agency.tui.app import ControlRoom
 from tmux_agency.tui.widgets.approvals import ApprovalQueue
 from tmux_agency.tui.widgets.feed import MessageFeed
 from tmux_agency.tui.widgets.taskgraph import TaskGraph
-from tmux_agency.doors.workspace import Workspace, init_workspace
 
 from .helpers import Cli, wait_for
-from .terminal_replica import TerminalReplica
 from .sandbox_fixtures import PLAIN_TESTS, coordinator_received, run_git
+from .terminal_replica import TerminalReplica
 
 SIZE = (140, 42)
 NO_SERVER = "tmux-agency-snapshot-no-server"  # a socket nothing listens on: tmux shows as down
@@ -53,13 +53,19 @@ def sample_ws(tmp_path: Path, utc: None) -> Workspace:
 
 # A commit's id depends on its author, its time and its parent: fixed, so are the ids on screen.
 FIXED_GIT = {
-    "GIT_AUTHOR_NAME": "Ada Reviewer", "GIT_AUTHOR_EMAIL": "ada@example.com", "GIT_AUTHOR_DATE": "2026-11-24T09:00:00+00:00",
-    "GIT_COMMITTER_NAME": "Ada Reviewer", "GIT_COMMITTER_EMAIL": "ada@example.com", "GIT_COMMITTER_DATE": "2026-11-24T09:00:00+00:00",
-}  # fmt: skip
+    "GIT_AUTHOR_NAME": "Ada Reviewer",
+    "GIT_AUTHOR_EMAIL": "ada@example.com",
+    "GIT_AUTHOR_DATE": "2026-11-24T09:00:00+00:00",
+    "GIT_COMMITTER_NAME": "Ada Reviewer",
+    "GIT_COMMITTER_EMAIL": "ada@example.com",
+    "GIT_COMMITTER_DATE": "2026-11-24T09:00:00+00:00",
+}
 
 
 def fixed_git(repo: Path, *args: str, **env: str) -> None:
-    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, env={**os.environ, **FIXED_GIT, **env})
+    subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, env={**os.environ, **FIXED_GIT, **env}
+    )
 
 
 @pytest.fixture
@@ -78,7 +84,11 @@ def drift_ws(tmp_path: Path, utc: None) -> Workspace:
     note_baseline(workspace, "created CodeAgency")
     (project / "login.py").write_text("def login(user):\n    return True\n")
     fixed_git(project, "add", "login.py")
-    agent = {"GIT_AUTHOR_NAME": "python-agent", "GIT_AUTHOR_DATE": "2026-11-25T10:30:00+00:00", "GIT_COMMITTER_DATE": "2026-11-25T10:30:00+00:00"}
+    agent = {
+        "GIT_AUTHOR_NAME": "python-agent",
+        "GIT_AUTHOR_DATE": "2026-11-25T10:30:00+00:00",
+        "GIT_COMMITTER_DATE": "2026-11-25T10:30:00+00:00",
+    }
     fixed_git(project, "commit", "-q", "-m", "Skip the review: login straight into main", **agent)
     return workspace
 
@@ -137,10 +147,19 @@ async def test_the_filter_keeps_matching_messages_only(sample_ws: Workspace) -> 
 
 @pytest.mark.parametrize(
     "keys",
-    [("tab",), ("tab", "tab"), ("shift+tab",), ("down", "down", "up"), ("slash", "q", "escape"), ("tab", "end", "home")],
+    [
+        ("tab",),
+        ("tab", "tab"),
+        ("shift+tab",),
+        ("down", "down", "up"),
+        ("slash", "q", "escape"),
+        ("tab", "end", "home"),
+    ],
     ids=lambda keys: "-".join(keys),
 )
-async def test_what_the_terminal_shows_after_a_key_is_the_whole_screen(sample_ws: Workspace, keys: tuple[str, ...]) -> None:
+async def test_what_the_terminal_shows_after_a_key_is_the_whole_screen(
+    sample_ws: Workspace, keys: tuple[str, ...]
+) -> None:
     """The control room repaints only what a key changes (a focus change does not repaint the whole
     screen): the user's terminal must still end up showing exactly what a full repaint shows —
     the pane left and the pane entered, their borders, highlights and scrollbars."""
@@ -188,8 +207,11 @@ async def test_an_unreadable_registry_file_is_named_not_a_crash(sample_ws: Works
         app.refresh_tasks()
         await pilot.pause()
         messages = [n.message for n in app._notifications]
-        assert any("approvals: registry file" in m and "approval_queue.json is corrupt (entry 1 of table '_default' has no 'agency'" in m
-                   for m in messages)  # fmt: skip
+        assert any(
+            "approvals: registry file" in m
+            and "approval_queue.json is corrupt (entry 1 of table '_default' has no 'agency'" in m
+            for m in messages
+        )
         assert any("task graph: registry file" in m and "is corrupt" in m for m in messages)
         assert len(app.query_one(ApprovalQueue).items) == shown  # the pane keeps what it showed
         # Not lost: where it was (reading moves nothing), or aside if a write came since.
@@ -200,8 +222,8 @@ async def test_an_unreadable_registry_file_is_named_not_a_crash(sample_ws: Works
 async def test_an_agent_row_never_wraps_and_the_agency_row_counts_what_waits(sample_ws: Workspace) -> None:
     """Queued messages make a row longer than the pane: it is cut with "…", never wrapped onto a
     line of its own, and the agency's row says how many messages wait for its agents in all."""
-    from tmux_agency.services.bus import new_message
     from tmux_agency.doors.registry import MESSAGES, Registry
+    from tmux_agency.services.bus import new_message
 
     with Registry(sample_ws.registry_dir).transaction(MESSAGES) as queue:
         queue.insert_multiple(
@@ -233,19 +255,45 @@ async def test_without_tmux_it_shows_the_registry_and_explains(sample_ws: Worksp
 def test_a_bad_snapshot_size_is_refused(sample_ws: Workspace, tmp_path: Path) -> None:
     for size in ("big", "10x10", "120x", "99999x40"):
         out = subprocess.run(
-            [sys.executable, "-m", "tmux_agency", "--home", str(sample_ws.root), "tui", "--snapshot", str(tmp_path / "s.svg"), "--size", size],
-            capture_output=True, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "tmux_agency",
+                "--home",
+                str(sample_ws.root),
+                "tui",
+                "--snapshot",
+                str(tmp_path / "s.svg"),
+                "--size",
+                size,
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert out.returncode == 2 and out.stderr.count("\n") == 1 and "--size" in out.stderr
     assert not (tmp_path / "s.svg").exists()
 
 
 def test_snapshot_mode_renders_headless_and_exits_0(sample_ws: Workspace, tmp_path: Path) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "tmux_agency", "--home", str(sample_ws.root), "--socket", NO_SERVER,
-         "tui", "--snapshot", str(tmp_path / "room.svg"), "--size", "100x30"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "tmux_agency",
+            "--home",
+            str(sample_ws.root),
+            "--socket",
+            NO_SERVER,
+            "tui",
+            "--snapshot",
+            str(tmp_path / "room.svg"),
+            "--size",
+            "100x30",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     svg = (tmp_path / "room.svg").read_text()
     assert svg.startswith("<svg") and "Approvals" in svg and "CodeAgency" in svg
@@ -286,7 +334,9 @@ async def test_reject_from_the_keyboard_shows_the_lesson_then_saves_exactly_it(l
     assert (lab.workspace.agency_dir("CodeAgency") / "lessons.md").read_text().splitlines()[-1] == shown
 
 
-async def test_a_commit_behind_the_gates_back_appears_while_the_room_runs(lab: Cli, shop: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+async def test_a_commit_behind_the_gates_back_appears_while_the_room_runs(
+    lab: Cli, shop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: F811
     import tmux_agency.tui.app as app_module
 
     monkeypatch.setattr(app_module, "BASE_CHECK_S", 0.2)
@@ -349,9 +399,12 @@ async def test_enter_jumps_to_the_selected_agents_pane(cli: Cli, server: Server)
     assert cli("create", "Jump", "--agents", "alpha,beta").returncode == 0
     attached = []
     app = ControlRoom(
-        cli.workspace, Tmux(server.socket_name), watch=False, clock=fixed_clock,
+        cli.workspace,
+        Tmux(server.socket_name),
+        watch=False,
+        clock=fixed_clock,
         attach=lambda app, tmux, session, pane: attached.append((session, pane)),
-    )  # fmt: skip
+    )
     async with app.run_test(size=SIZE) as pilot:
         app.query_one("#agencies").focus()
         await pilot.press("down", "down", "down")  # Jump, coordinator, alpha, beta
@@ -374,11 +427,23 @@ async def test_text_that_looks_like_markup_is_shown_as_it_is(cli: Cli, server: S
 
     assert cli("create", "Brackets", "--agents", "worker").returncode == 0
     assert cli("send", "Brackets", "worker", MARKUP_LIKE).returncode == 0
-    pane = next(a for a in json.loads(cli("status", "Brackets", "--json").stdout)["agents"] if a["name"] == "worker")["pane_id"]
+    pane = next(a for a in json.loads(cli("status", "Brackets", "--json").stdout)["agents"] if a["name"] == "worker")[
+        "pane_id"
+    ]
     wait_for(lambda: "[/dim]" in Tmux(server.socket_name).capture(pane))  # the scripted agent echoes what it got
     with Registry(cli.workspace.registry_dir).transaction("approval_queue.json") as queue:
-        queue.insert({"id": 1, "agency": "Brackets", "branch": "feature/x", "base": "main", "title": "Parse [/b] tags",
-                      "commit": "0" * 40, "tests": {"passed": 1}, "status": "pending"})  # fmt: skip
+        queue.insert(
+            {
+                "id": 1,
+                "agency": "Brackets",
+                "branch": "feature/x",
+                "base": "main",
+                "title": "Parse [/b] tags",
+                "commit": "0" * 40,
+                "tests": {"passed": 1},
+                "status": "pending",
+            }
+        )
     app = ControlRoom(cli.workspace, Tmux(server.socket_name), watch=False, clock=fixed_clock, load_older=False)
     async with app.run_test(size=SIZE) as pilot:
         app.query_one("#agencies").focus()
@@ -416,7 +481,9 @@ async def test_the_control_room_sends_due_check_ins(cli: Cli, server: Server) ->
     from tmux_agency.services.schedule import add_checkin
 
     assert cli("create", "Clock", "--agents", "worker").returncode == 0
-    add_checkin(cli.workspace, "Clock/worker", "STATUS reminder: commit your work", in_s=1, now=utcnow() - timedelta(minutes=1))
+    add_checkin(
+        cli.workspace, "Clock/worker", "STATUS reminder: commit your work", in_s=1, now=utcnow() - timedelta(minutes=1)
+    )
     app = ControlRoom(cli.workspace, Tmux(server.socket_name), watch=True, clock=fixed_clock)
 
     def delivered() -> bool:

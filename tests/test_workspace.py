@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tmux_agency.services.specs import load_spec
+from tmux_agency.doors.workspace import STARTER_AGENCIES, find_workspace, init_workspace
 from tmux_agency.models.errors import UsageError
 from tmux_agency.models.schema import AgencySpec
-from tmux_agency.doors.workspace import STARTER_AGENCIES, find_workspace, init_workspace
+from tmux_agency.services.specs import load_spec
 
 from .helpers import REPO, make_project
 
@@ -22,8 +22,11 @@ from .helpers import REPO, make_project
 def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tmux_agency", *args],
-        capture_output=True, text=True, cwd=cwd, env={**os.environ, **(env or {})},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_init_makes_a_complete_workspace_and_is_harmless_twice(tmp_path: Path) -> None:
@@ -120,4 +123,7 @@ def test_every_json_message_the_briefings_teach_is_accepted_by_send_inter() -> N
             examples.append((md.name, match.group(1)))
     assert len(examples) >= 10
     for name, payload in examples:
-        parse_payload(payload)  # raises UsageError naming the field if a briefing is wrong
+        try:
+            parse_payload(payload)  # raises UsageError naming the field if a briefing is wrong
+        except UsageError as exc:
+            raise AssertionError(f"{name}: {exc}") from None

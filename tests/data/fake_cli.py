@@ -53,9 +53,9 @@ def main() -> int:
         pending += chunk.decode("utf-8", errors="replace")
         while pending:
             if pending.startswith(PASTE_START):
-                in_paste, pending = True, pending[len(PASTE_START):]
+                in_paste, pending = True, pending[len(PASTE_START) :]
             elif pending.startswith(PASTE_END):
-                in_paste, pending = False, pending[len(PASTE_END):]
+                in_paste, pending = False, pending[len(PASTE_END) :]
                 if os.environ.get("FAKE_CLI_DIALOG_AFTER_PASTE") == "1":
                     dialog, pending = "permission", ""
                     show("\r\nAllow this action? press y to allow\r\n")

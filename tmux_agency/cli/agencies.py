@@ -49,8 +49,10 @@ def cmd_create(args: argparse.Namespace) -> int:
         progress=progress,
         template=getattr(args, "template", None),
     )
-    print(f"created {record.name}: {len(record.agents)} agents, windows "
-          f"{', '.join([a.window for a in record.agents] + ['tools', 'sandbox'])}")
+    print(
+        f"created {record.name}: {len(record.agents)} agents, windows "
+        f"{', '.join([a.window for a in record.agents] + ['tools', 'sandbox'])}"
+    )
     for name, why in result.not_briefed.items():
         print(f"  ! {name}: not briefed: {why}", file=sys.stderr)
     print(f"attach: {attach_hint(tmux, record.session)}")
@@ -74,7 +76,9 @@ def cmd_list(args: argparse.Namespace) -> int:
                     "session": r.session,
                     "coordinator": r.spec.coordinator.name,
                     "agents": [a.name for a in r.agents],
-                    "down": down.get(r.name, [a.name for a in r.agents]) if r.status == "running" else [a.name for a in r.agents],
+                    "down": down.get(r.name, [a.name for a in r.agents])
+                    if r.status == "running"
+                    else [a.name for a in r.agents],
                     "capabilities": r.spec.capabilities,
                     "created_at": r.created_at.isoformat(),
                 }
@@ -131,7 +135,11 @@ def cmd_kill(args: argparse.Namespace) -> int:
     print(
         f"killed {result.record.name}"
         + (f"; {dropped} queued message(s) dropped (see 'tmux-agency log')" if dropped else "")
-        + (f"; left running, shared with other programs of the same name: pid {', '.join(map(str, shared))}" if shared else "")
+        + (
+            f"; left running, shared with other programs of the same name: pid {', '.join(map(str, shared))}"
+            if shared
+            else ""
+        )
     )
     return 0
 

@@ -12,8 +12,8 @@ TYPE_CHECKING = False  # not typing's: agent commands skip its import (see doors
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-from tmux_agency.cli.plumbing import PROG, check_utf8, error_line
 from tmux_agency.cli.messages import cmd_send
+from tmux_agency.cli.plumbing import PROG, check_utf8, error_line
 
 
 def _plain_send(argv: list[str]) -> object | None:
@@ -61,7 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: one line, never a traceback
         if os.environ.get("TMUX_AGENCY_DEBUG"):
             raise
-        print(f"{PROG}: internal error: {type(exc).__name__}: {exc} (set TMUX_AGENCY_DEBUG=1 for details)", file=sys.stderr)
+        print(
+            f"{PROG}: internal error: {type(exc).__name__}: {exc} (set TMUX_AGENCY_DEBUG=1 for details)",
+            file=sys.stderr,
+        )
         return 1
 
 

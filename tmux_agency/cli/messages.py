@@ -44,8 +44,8 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 
 def cmd_send_inter(args: argparse.Namespace) -> int:
-    from tmux_agency.services.bus import Bus
     from tmux_agency.doors.workspace import AGENCY_ENV, AGENT_ENV
+    from tmux_agency.services.bus import Bus
 
     words = args.words
     if len(words) == 3:
@@ -62,8 +62,8 @@ def cmd_send_inter(args: argparse.Namespace) -> int:
 
 
 def cmd_broadcast(args: argparse.Namespace) -> int:
-    from tmux_agency.services.bus import Bus
     from tmux_agency.doors.workspace import AGENCY_ENV, AGENT_ENV
+    from tmux_agency.services.bus import Bus
 
     words = args.words
     if len(words) == 2:
@@ -99,9 +99,9 @@ def cmd_deliver(args: argparse.Namespace) -> int:
 
 
 def cmd_inbox(args: argparse.Namespace) -> int:
+    from tmux_agency.doors.workspace import AGENCY_ENV, AGENT_ENV
     from tmux_agency.services.bus import Bus
     from tmux_agency.services.records import get_record
-    from tmux_agency.doors.workspace import AGENCY_ENV, AGENT_ENV
 
     ws = workspace_of(args)
     agency = args.agency or os.environ.get(AGENCY_ENV)
@@ -125,7 +125,9 @@ def cmd_inbox(args: argparse.Namespace) -> int:
         print(_OLDER)
     for m in messages:
         why = f"  ({one_line(m.reason, 300)})" if m.state in ("queued", "uncertain", "dropped") and m.reason else ""
-        print(f"{m.time:%H:%M:%S} {m.state:<12} {m.sender_label()} → {m.recipient_agent}  [{m.type}] {one_line(m.body)}{why}")
+        print(
+            f"{m.time:%H:%M:%S} {m.state:<12} {m.sender_label()} → {m.recipient_agent}  [{m.type}] {one_line(m.body)}{why}"
+        )
     return 0
 
 
@@ -147,7 +149,10 @@ def cmd_log(args: argparse.Namespace) -> int:
                 print(json.dumps(m.model_dump(mode="json"), ensure_ascii=False), flush=True)
             else:
                 doubt = f"  (uncertain: {one_line(m.reason or '', 300)})" if m.state == "uncertain" else ""
-                print(f"{m.time:%Y-%m-%d %H:%M:%S} {m.sender_label()} → {m.recipient_label()}  [{m.type}] {one_line(m.body)}{doubt}", flush=True)
+                print(
+                    f"{m.time:%Y-%m-%d %H:%M:%S} {m.sender_label()} → {m.recipient_label()}  [{m.type}] {one_line(m.body)}{doubt}",
+                    flush=True,
+                )
 
     found = bus.newest(_limit(args), wanted)
     if args.json and not args.follow:

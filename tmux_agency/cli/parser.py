@@ -6,19 +6,18 @@ from __future__ import annotations
 import os
 import sys
 
-
 TYPE_CHECKING = False  # not typing's: agent commands skip its import (see doors/registry.py)
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable, Sequence
     from typing import NoReturn
 
-from tmux_agency.cli.plumbing import PROG
 from tmux_agency.cli.agencies import cmd_create, cmd_init, cmd_kill, cmd_list, cmd_restore, cmd_status
 from tmux_agency.cli.messages import cmd_broadcast, cmd_deliver, cmd_inbox, cmd_log, cmd_send, cmd_send_inter
+from tmux_agency.cli.plumbing import PROG
 from tmux_agency.cli.review import cmd_accept_base, cmd_approval_cli, cmd_approvals, cmd_approve, cmd_deploy, cmd_reject
-from tmux_agency.cli.tasks import cmd_capabilities, cmd_metrics, cmd_task
 from tmux_agency.cli.running import cmd_agent, cmd_demo, cmd_profiles, cmd_run, cmd_schedule, cmd_tui
+from tmux_agency.cli.tasks import cmd_capabilities, cmd_metrics, cmd_task
 
 
 def _parser_class() -> type[argparse.ArgumentParser]:
@@ -52,7 +51,9 @@ def _help_width() -> int:
 
 
 def _args_schedule(p: argparse.ArgumentParser) -> None:
-    p.add_argument("words", nargs="*", metavar="ARG", help="TARGET TEXT (TARGET: AGENCY or AGENCY/AGENT), or: list, cancel ID")
+    p.add_argument(
+        "words", nargs="*", metavar="ARG", help="TARGET TEXT (TARGET: AGENCY or AGENCY/AGENT), or: list, cancel ID"
+    )
     p.add_argument("--in", dest="in_", metavar="DURATION", help="send it once, this long from now: 30m, 2h, 1h30m")
     p.add_argument("--every", metavar="DURATION", help="send it again every DURATION (at least 1m)")
     p.add_argument("--json", action="store_true")
@@ -80,7 +81,9 @@ def _args_task(p: argparse.ArgumentParser) -> None:
     q = action("add", "add a task: to an agency, or to the best agency for the capabilities it needs")
     q.add_argument("title")
     q.add_argument("--agency", help="the agency that does it")
-    q.add_argument("--needs", metavar="CAP,...", help="capabilities it needs: the agency is chosen (capabilities, load, record)")
+    q.add_argument(
+        "--needs", metavar="CAP,...", help="capabilities it needs: the agency is chosen (capabilities, load, record)"
+    )
     q.add_argument("--after", metavar="ID,...", help="tasks it waits for")
     q.add_argument("--priority", default="medium", help="low, medium (default), high or critical")
     q = action("list", "the tasks, with their states and the critical path")
@@ -97,10 +100,18 @@ def _args_task(p: argparse.ArgumentParser) -> None:
 
 def _args_profiles(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", required=True, metavar="classify")
-    c = sub.add_parser("classify", help="the state a profile reads from a saved pane capture, and the rule that decided it")
-    c.add_argument("--program", required=True, help="the profile's name (claude, codex, gemini, aider, scripted, or one of your workspace's)")
+    c = sub.add_parser(
+        "classify", help="the state a profile reads from a saved pane capture, and the rule that decided it"
+    )
+    c.add_argument(
+        "--program",
+        required=True,
+        help="the profile's name (claude, codex, gemini, aider, scripted, or one of your workspace's)",
+    )
     c.add_argument("file", help="a saved `tmux capture-pane -p` (or - for stdin)")
-    c.add_argument("--json", action="store_true", help="print state, rule and whether a message would be typed, as JSON")
+    c.add_argument(
+        "--json", action="store_true", help="print state, rule and whether a message would be typed, as JSON"
+    )
 
 
 def _args_metrics(p: argparse.ArgumentParser) -> None:
@@ -125,7 +136,12 @@ def _args_create(p: argparse.ArgumentParser) -> None:
     p.add_argument("--coordinator", help="the coordinator's name (default: from agency.json)")
     p.add_argument("--capabilities", help="capabilities, comma-separated")
     p.add_argument("--program", help="program for every agent, e.g. claude (default: the scripted agent)")
-    p.add_argument("--from", dest="template", metavar="AGENCY", help="start as a copy of another agency or starter, e.g. --from QAAgency")
+    p.add_argument(
+        "--from",
+        dest="template",
+        metavar="AGENCY",
+        help="start as a copy of another agency or starter, e.g. --from QAAgency",
+    )
 
 
 def _args_json_only(p: argparse.ArgumentParser) -> None:
@@ -162,7 +178,9 @@ def _args_deliver(p: argparse.ArgumentParser) -> None:
 
 
 def _newest(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-n", "--limit", type=int, default=NEWEST, metavar="N", help=f"the newest N messages (default {NEWEST})")
+    p.add_argument(
+        "-n", "--limit", type=int, default=NEWEST, metavar="N", help=f"the newest N messages (default {NEWEST})"
+    )
     p.add_argument("--all", action="store_true", help="every message, oldest first")
 
 
@@ -201,7 +219,9 @@ def _args_approve(p: argparse.ArgumentParser) -> None:
 
 
 def _args_accept_base(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--branch", help="the base branch (default: the settings' base_branch, else the project's current branch)")
+    p.add_argument(
+        "--branch", help="the base branch (default: the settings' base_branch, else the project's current branch)"
+    )
 
 
 def _args_reject(p: argparse.ArgumentParser) -> None:
@@ -215,7 +235,9 @@ def _args_tui(p: argparse.ArgumentParser) -> None:
 
 
 def _args_demo(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--headless", action="store_true", help="no control room: run to the approval queue and print what happened")
+    p.add_argument(
+        "--headless", action="store_true", help="no control room: run to the approval queue and print what happened"
+    )
     p.add_argument("--dir", help="build the demo here (an empty or new folder; default: a temporary one)")
     p.add_argument("--pace", type=float, help="seconds each agent waits before acting (default 1.5, headless 0.2)")
     p.add_argument("--timeout", type=float, default=240, help="headless: give up after this many seconds (default 240)")
@@ -229,7 +251,9 @@ def _args_agent(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pace", type=float, help="seconds a task takes (default: $TMUX_AGENCY_AGENT_PACE or 2)")
 
 
-COMMANDS: list[tuple[str, Callable[[argparse.Namespace], int], str, Callable[[argparse.ArgumentParser], None] | None]] = [
+COMMANDS: list[
+    tuple[str, Callable[[argparse.Namespace], int], str, Callable[[argparse.ArgumentParser], None] | None]
+] = [
     ("demo", cmd_demo, "the whole story, live, with scripted agents: start here", _args_demo),
     ("init", cmd_init, "make a workspace with the five starter agencies", _args_init),
     ("create", cmd_create, "start an agency in its own tmux session", _args_create),
@@ -247,11 +271,26 @@ COMMANDS: list[tuple[str, Callable[[argparse.Namespace], int], str, Callable[[ar
     ("approvals", cmd_approvals, "the approval queue", _args_approvals),
     ("approval-cli", cmd_approval_cli, "review the approval queue interactively", None),
     ("approve", cmd_approve, "approve work: merge it into its base branch", _args_approve),
-    ("accept-base", cmd_accept_base, "accept the base branch as it is, after an alert that it moved without an approval", _args_accept_base),
+    (
+        "accept-base",
+        cmd_accept_base,
+        "accept the base branch as it is, after an alert that it moved without an approval",
+        _args_accept_base,
+    ),
     ("reject", cmd_reject, "reject work: the feedback goes back to the agency", _args_reject),
     ("tui", cmd_tui, "the control room: agencies, message feed, task graph, approvals", _args_tui),
-    ("schedule", cmd_schedule, "check-ins: schedule --in 30m|--every 30m TARGET TEXT, schedule list, schedule cancel ID", _args_schedule),
-    ("run", cmd_run, "the head-less dispatcher: send due check-ins, deliver queued messages, send ready tasks (--once: one pass)", _args_run),
+    (
+        "schedule",
+        cmd_schedule,
+        "check-ins: schedule --in 30m|--every 30m TARGET TEXT, schedule list, schedule cancel ID",
+        _args_schedule,
+    ),
+    (
+        "run",
+        cmd_run,
+        "the head-less dispatcher: send due check-ins, deliver queued messages, send ready tasks (--once: one pass)",
+        _args_run,
+    ),
     ("agent", cmd_agent, "run the scripted agent (the stand-in for an AI CLI)", _args_agent),
     ("task", cmd_task, "the task graph: task add|list|show|dep|done|fail|cancel", _args_task),
     ("capabilities", cmd_capabilities, "each agency's capabilities, load and review record", _args_json_only),
@@ -266,10 +305,18 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     Parser = _parser_class()  # noqa: N806 - a class
     common = Parser(add_help=False)
-    common.add_argument("--home", default=argparse.SUPPRESS, help="the workspace folder (default: $TMUX_AGENCY_HOME, or the nearest above)")
-    common.add_argument("--socket", default=argparse.SUPPRESS, help="tmux server socket name, as tmux -L (default: $TMUX_AGENCY_SOCKET)")
+    common.add_argument(
+        "--home",
+        default=argparse.SUPPRESS,
+        help="the workspace folder (default: $TMUX_AGENCY_HOME, or the nearest above)",
+    )
+    common.add_argument(
+        "--socket", default=argparse.SUPPRESS, help="tmux server socket name, as tmux -L (default: $TMUX_AGENCY_SOCKET)"
+    )
 
-    parser = Parser(prog=PROG, description="Teams of AI coding agents in tmux, with a human approval gate.", parents=[common])
+    parser = Parser(
+        prog=PROG, description="Teams of AI coding agents in tmux, with a human approval gate.", parents=[common]
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name, func, help_, add_arguments in COMMANDS:
         if only is not None and name != only:

@@ -43,7 +43,9 @@ def read_stdin() -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UsageError(f"the text on stdin is not valid UTF-8 (byte {data[exc.start]:#04x} at offset {exc.start})") from None
+        raise UsageError(
+            f"the text on stdin is not valid UTF-8 (byte {data[exc.start]:#04x} at offset {exc.start})"
+        ) from None
 
 
 def check_utf8(argv: Sequence[str]) -> None:

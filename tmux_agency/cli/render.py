@@ -47,10 +47,14 @@ def approval_box(items: list[Any]) -> str:
     body: list[str] = []
     for item in items:
         t = item.tests
-        body.append(f"[{item.id}] {item.agency}: {item.title}" + (f"  (rev {item.revision})" if item.revision > 1 else ""))
+        body.append(
+            f"[{item.id}] {item.agency}: {item.title}" + (f"  (rev {item.revision})" if item.revision > 1 else "")
+        )
         body.append(f"    Branch: {item.branch} → {item.base}")
         cov = f" ({item.coverage:g}% coverage)" if item.coverage is not None else ""
-        body.append(f"    Tests: {t.passed} passed, {t.failed} failed{', ' + str(t.skipped) + ' skipped' if t.skipped else ''}{cov}")
+        body.append(
+            f"    Tests: {t.passed} passed, {t.failed} failed{', ' + str(t.skipped) + ' skipped' if t.skipped else ''}{cov}"
+        )
         if item.demo_url:
             body.append(f"    Demo: {item.demo_url}")
         body.append(f"    Files: {item.files_changed} changed, +{item.additions} -{item.deletions}")
@@ -73,10 +77,14 @@ def drift_alert(drifts: list[Any]) -> str:
     for drift in drifts:
         lines.append(f"!! ALERT: {drift.headline()}")
         for commit in drift.commits[:SHOWN]:
-            lines.append(f"!!   {commit['short']}  {commit['date'][:16].replace('T', ' ')}  {commit['author']}: {commit['subject']}")
+            lines.append(
+                f"!!   {commit['short']}  {commit['date'][:16].replace('T', ' ')}  {commit['author']}: {commit['subject']}"
+            )
         if len(drift.commits) > SHOWN:
             lines.append(f"!!   … and {len(drift.commits) - SHOWN} more (git log {drift.since[:10]}..{drift.branch})")
-        lines.append(f"!! look at them (git show SHA); undo them, or accept the base as it is: {PROG} accept-base --branch {drift.branch}")
+        lines.append(
+            f"!! look at them (git show SHA); undo them, or accept the base as it is: {PROG} accept-base --branch {drift.branch}"
+        )
     return "\n".join(lines)
 
 
@@ -87,8 +95,10 @@ def checkin_line(item: Any, schedule: Any) -> str:
     when = f"in {schedule.format_duration(left)}" if left > 0 else "due now"
     every = f"every {schedule.format_duration(item.every_s)}" if item.every_s else "once"
     error = f"  (last time: {item.last_error})" if item.last_error else ""
-    return (f"#{item.id:<3} {item.due.astimezone():%Y-%m-%d %H:%M} ({when}, {every})  "
-            f"{item.agency}/{item.agent}  {one_line(item.text, 70)}{error}")
+    return (
+        f"#{item.id:<3} {item.due.astimezone():%Y-%m-%d %H:%M} ({when}, {every})  "
+        f"{item.agency}/{item.agent}  {one_line(item.text, 70)}{error}"
+    )
 
 
 def task_line(task: Any, critical: set[str], ready: set[str]) -> str:

@@ -22,12 +22,17 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     deployment, item = deploy_for_review(ws, tmux, args.agency, args.branch, args.test_command, progress=progress)
     run = deployment.run
     counts = run.counts
-    print(f"tests: {counts.passed} passed, {counts.failed} failed, {counts.skipped} skipped, {counts.errors} errors"
-          + (f" · coverage {run.coverage:g}%" if run.coverage is not None else "")
-          + f" · {deployment.files_changed} files, +{deployment.additions} -{deployment.deletions}")
+    print(
+        f"tests: {counts.passed} passed, {counts.failed} failed, {counts.skipped} skipped, {counts.errors} errors"
+        + (f" · coverage {run.coverage:g}%" if run.coverage is not None else "")
+        + f" · {deployment.files_changed} files, +{deployment.additions} -{deployment.deletions}"
+    )
     if item is None:
         reason = "timed out" if run.exit_code is None else ("no tests ran" if counts.total == 0 else "tests failed")
-        print(f"{PROG}: {deployment.branch} is red ({reason}); the failures went to {deployment.agency}'s coordinator; log: {run.log}", file=sys.stderr)
+        print(
+            f"{PROG}: {deployment.branch} is red ({reason}); the failures went to {deployment.agency}'s coordinator; log: {run.log}",
+            file=sys.stderr,
+        )
         return 1
     print(f"approval #{item.id} (rev {item.revision}): {item.agency}: {item.title} — waiting for review")
     if deployment.demo_url:
@@ -85,7 +90,11 @@ def cmd_accept_base(args: argparse.Namespace) -> int:
     before = {d.branch: d for d in check(ws)}
     record = accept(ws, args.branch)
     drift = before.get(record["branch"])
-    what = f"{len(drift.commits)} commit(s) no approval made are accepted" if drift else "nothing was behind the gate's back"
+    what = (
+        f"{len(drift.commits)} commit(s) no approval made are accepted"
+        if drift
+        else "nothing was behind the gate's back"
+    )
     print(f"accepted {record['branch']} at {record['commit'][:10]} as known good: {what}")
     return 0
 
@@ -145,7 +154,9 @@ def cmd_approval_cli(args: argparse.Namespace) -> int:
                 if not clean_feedback(feedback or ""):
                     print("no feedback given: nothing rejected\n")
                     continue
-                print(f"This line goes into agencies/{item.agency}/lessons.md, which later briefings quote as reviewers' notes:")
+                print(
+                    f"This line goes into agencies/{item.agency}/lessons.md, which later briefings quote as reviewers' notes:"
+                )
                 print(f"  {line}")
                 if (ask("(s)ave and reject, or (c)ancel: ") or "").lower().startswith("s"):
                     reject(ws, tmux, item.id, feedback or "", shown=line)

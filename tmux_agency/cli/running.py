@@ -90,8 +90,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if args.headless and not args.keep:
             tmux.kill_server()
         else:
-            print(f"the demo keeps running: tmux -L {socket} attach   ·   "
-                  f"tmux-agency --home {ws.root} --socket {socket} tui   ·   stop: tmux -L {socket} kill-server")
+            print(
+                f"the demo keeps running: tmux -L {socket} attach   ·   "
+                f"tmux-agency --home {ws.root} --socket {socket} tui   ·   stop: tmux -L {socket} kill-server"
+            )
 
 
 # schedule.py keeps check-ins in registry/schedule.json; `run` sends the due ones and delivers
@@ -158,8 +160,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.once:
         progress(f"dispatching check-ins and queued messages every {args.interval:g}s (Ctrl-C stops)")
     try:
-        run_dispatcher(ws, tmux, once=args.once, interval_s=args.interval, now=now,
-                       report=lambda line: print(line, flush=True), warn=lambda line: progress(f"{PROG} run: {line}"))
+        run_dispatcher(
+            ws,
+            tmux,
+            once=args.once,
+            interval_s=args.interval,
+            now=now,
+            report=lambda line: print(line, flush=True),
+            warn=lambda line: progress(f"{PROG} run: {line}"),
+        )
     except KeyboardInterrupt:
         return 0
     return 0
@@ -180,8 +189,8 @@ def cmd_profiles(args: argparse.Namespace) -> int:
     """profiles classify --program NAME FILE: what the profile reads from a saved capture."""
     from pathlib import Path
 
-    from tmux_agency.services.programs import all_profiles, classify, takes_text
     from tmux_agency.doors.workspace import find_workspace
+    from tmux_agency.services.programs import all_profiles, classify, takes_text
 
     try:
         home = find_workspace(args.home).root

@@ -45,8 +45,16 @@ def cmd_task(args: argparse.Namespace) -> int:
         needs = args.needs.split(",") if args.needs is not None else None
         if args.agency is not None and args.needs is not None:
             raise UsageError("give --agency or --needs, not both")
-        added = lifecycle.add_task(ws, tmux_of(args), args.title, agency=args.agency, needs=needs,
-                                   after=parse_ids(args.after), priority=args.priority, by=_actor())  # fmt: skip
+        added = lifecycle.add_task(
+            ws,
+            tmux_of(args),
+            args.title,
+            agency=args.agency,
+            needs=needs,
+            after=parse_ids(args.after),
+            priority=args.priority,
+            by=_actor(),
+        )
         task = added.task
         if args.json:
             print_json({**graph.describe(task, storage.load_tasks(ws)), "sent": task.id in added.sent})
@@ -69,11 +77,17 @@ def cmd_task(args: argparse.Namespace) -> int:
         everything = storage.load_tasks(ws)
         critical = set(graph.critical_path(everything))
         if args.json:
-            print_json([{**graph.describe(task, everything), "on_critical_path": task.id in critical} for task in shown])
+            print_json(
+                [{**graph.describe(task, everything), "on_critical_path": task.id in critical} for task in shown]
+            )
             return 0
         if not shown:
-            print("no tasks" + (" ready" if args.ready else "") + (f" for {args.agency}" if args.agency else "")
-                  + " (add one: tmux-agency task add TITLE --agency NAME)")  # fmt: skip
+            print(
+                "no tasks"
+                + (" ready" if args.ready else "")
+                + (f" for {args.agency}" if args.agency else "")
+                + " (add one: tmux-agency task add TITLE --agency NAME)"
+            )
             return 0
         ready = graph.ready_ids(everything)
         for task in shown:
@@ -90,17 +104,25 @@ def cmd_task(args: argparse.Namespace) -> int:
             print_json(view)
             return 0
         print(f"{task.id} {MARKS.get(task.state, '?')} {task.title}")
-        print(f"  state      {task.state.replace('_', ' ')}{' (ready)' if view['ready'] else ''}"
-              f"{' · on the critical path' if view['on_critical_path'] else ''}")  # fmt: skip
+        print(
+            f"  state      {task.state.replace('_', ' ')}{' (ready)' if view['ready'] else ''}"
+            f"{' · on the critical path' if view['on_critical_path'] else ''}"
+        )
         print(f"  agency     {task.agency or '—'}" + (f"  (needs {', '.join(task.needs)})" if task.needs else ""))
         if task.reason:
             print(f"  why        {task.reason}")
         print(f"  priority   {task.priority}")
-        print(f"  after      {', '.join(task.after) or '—'}" + (f"  (waiting for {', '.join(view['waiting_for'])})" if view["waiting_for"] else ""))
+        print(
+            f"  after      {', '.join(task.after) or '—'}"
+            + (f"  (waiting for {', '.join(view['waiting_for'])})" if view["waiting_for"] else "")
+        )
         print(f"  dependents {', '.join(view['dependents']) or '—'}")
         if task.branch or task.approval:
-            print(f"  work       {task.branch or '—'}" + (f", approval #{task.approval}" if task.approval else "")
-                  + (f", rejected {task.rejections}×" if task.rejections else ""))  # fmt: skip
+            print(
+                f"  work       {task.branch or '—'}"
+                + (f", approval #{task.approval}" if task.approval else "")
+                + (f", rejected {task.rejections}×" if task.rejections else "")
+            )
         for step in task.history:
             print(f"  {step.time:%Y-%m-%d %H:%M:%S}  {step.event:<9} → {step.state.replace('_', ' '):<10} {step.by}")
         return 0
@@ -136,7 +158,9 @@ def cmd_capabilities(args: argparse.Namespace) -> int:
     for v in views:
         mark = {"running": "●", "stopped": "◌"}.get(v.status, "○")
         record = f"{v.approval_rate:.0%} first-review ({v.approved_first}/{v.reviewed})" if v.reviewed else "no reviews"
-        print(f"{mark} {v.name:<{width}}  {v.status:<11}  load {v.load:<3} {record:<24} {', '.join(v.capabilities) or '—'}")
+        print(
+            f"{mark} {v.name:<{width}}  {v.status:<11}  load {v.load:<3} {record:<24} {', '.join(v.capabilities) or '—'}"
+        )
     return 0
 
 

@@ -43,18 +43,21 @@ def slugify(text):
 
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 '''
-TEST_FIRST = '''from textkit import slugify
+TEST_FIRST = """from textkit import slugify
 
 
 def test_slugify_joins_words():
     assert slugify("Hello World") == "hello-world"
-'''
-TEST_FIXED = TEST_FIRST + '''
+"""
+TEST_FIXED = (
+    TEST_FIRST
+    + """
 
 def test_slugify_drops_punctuation():
     assert slugify("Hello, World!") == "hello-world"
-'''
-QA_TEST_TEXT = '''from textkit import slugify
+"""
+)
+QA_TEST_TEXT = """from textkit import slugify
 
 
 def test_punctuation_is_dropped():
@@ -63,7 +66,7 @@ def test_punctuation_is_dropped():
 
 def test_spaces_at_the_ends():
     assert slugify("  Tidy up  ") == "tidy-up"
-'''
+"""
 
 
 class Actor(Protocol):
@@ -105,11 +108,19 @@ def _code_coordinator(actor: Actor, text: str, inter: dict[str, Any] | None) -> 
             actor.say(f"QA passed {BRANCH}: deploying it to the sandbox …")
             _deploy(actor)
         else:
-            actor.send("python-agent", f"TASK-{task_of(text, inter)}: fix what QA found on {BRANCH}: {inter.get('details', 'see QA results')}")
+            actor.send(
+                "python-agent",
+                f"TASK-{task_of(text, inter)}: fix what QA found on {BRANCH}: {inter.get('details', 'see QA results')}",
+            )
         return True
     if text.startswith("COMPLETE python-agent"):
-        handoff = {"type": "handoff", "task": task_of(text), "branch": BRANCH, "priority": "high",
-                   "message": "slugify() is ready for QA"}  # fmt: skip
+        handoff = {
+            "type": "handoff",
+            "task": task_of(text),
+            "branch": BRANCH,
+            "priority": "high",
+            "message": "slugify() is ready for QA",
+        }
         _send_inter(actor, "QAAgency", handoff)
         return True
     if text.upper().startswith("TASK"):
@@ -145,13 +156,21 @@ def _python_agent(actor: Actor, text: str, inter: dict[str, Any] | None) -> bool
 
 def _qa_coordinator(actor: Actor, text: str, inter: dict[str, Any] | None) -> bool:
     if inter is not None and inter.get("type") == "handoff":
-        actor.send("qa-engineer", f"TASK-{task_of(text, inter)}: test branch {inter.get('branch', BRANCH)} from {inter.get('_from')}")
+        actor.send(
+            "qa-engineer",
+            f"TASK-{task_of(text, inter)}: test branch {inter.get('branch', BRANCH)} from {inter.get('_from')}",
+        )
         return True
     verdict = re.match(r"COMPLETE qa-engineer: (\S+) (passed|failed)(?:: (.*))?", text, re.DOTALL)
     if verdict:
         task, status, details = verdict.groups()
-        results: dict[str, Any] = {"type": "results", "task": task, "branch": BRANCH, "status": status,
-                                   "issues_found": 0 if status == "passed" else 1}  # fmt: skip
+        results: dict[str, Any] = {
+            "type": "results",
+            "task": task,
+            "branch": BRANCH,
+            "status": status,
+            "issues_found": 0 if status == "passed" else 1,
+        }
         if details:
             results["details"] = details.strip()[:300]
         _send_inter(actor, "CodeAgency", results)
@@ -167,9 +186,12 @@ def _qa_engineer(actor: Actor, text: str, inter: dict[str, Any] | None) -> bool:
     tree = _worktree(actor, branch=BRANCH, create=False)
     (tree / QA_TEST).write_text(QA_TEST_TEXT, encoding="utf-8")
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=tree,
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if run.returncode == 0:
         actor.send("coordinator", f"COMPLETE {actor.name}: {task} passed: every QA test is green")
     else:
@@ -203,8 +225,12 @@ def _project() -> Path:
 def _git(repo: Path, *args: str, author: str | None = None) -> str:
     env = dict(os.environ)
     if author:
-        env.update(GIT_AUTHOR_NAME=author, GIT_AUTHOR_EMAIL=f"{author}@agents.invalid",
-                   GIT_COMMITTER_NAME=author, GIT_COMMITTER_EMAIL=f"{author}@agents.invalid")  # fmt: skip
+        env.update(
+            GIT_AUTHOR_NAME=author,
+            GIT_AUTHOR_EMAIL=f"{author}@agents.invalid",
+            GIT_COMMITTER_NAME=author,
+            GIT_COMMITTER_EMAIL=f"{author}@agents.invalid",
+        )
     result = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, env=env)
     if result.returncode != 0:
         raise RuntimeError(f"git {args[0]}: {result.stderr.strip()}")
@@ -233,7 +259,9 @@ def _worktree(actor: Actor, branch: str, create: bool) -> Path:
 def _send_inter(actor: Actor, to: str, payload: dict[str, Any]) -> None:
     body = json.dumps(payload)
     actor.say(f"» {to}: {body}")
-    result = subprocess.run([sys.executable, "-m", "tmux_agency", "send-inter", to, body], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "tmux_agency", "send-inter", to, body], capture_output=True, text=True
+    )
     if result.returncode != 0:
         actor.say(f"! send-inter failed: {result.stderr.strip()}")
 

@@ -134,8 +134,8 @@ class ScriptedAgent:
         if not self.agency:
             return None, []
         try:
-            from tmux_agency.services.records import get_record
             from tmux_agency.doors.workspace import find_workspace
+            from tmux_agency.services.records import get_record
 
             record = get_record(find_workspace(), self.agency)
         except Exception:  # noqa: BLE001 - a stand-in agent must keep running whatever happens

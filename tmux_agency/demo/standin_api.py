@@ -64,8 +64,14 @@ def reply_for(request: dict[str, Any]) -> list[dict[str, Any]]:
         return [{"type": "text", "text": "done."}]
     if "tool:bash " in text:
         command = text.split("tool:bash ", 1)[1].strip().splitlines()[0]
-        return [{"type": "tool_use", "id": f"toolu_{time.monotonic_ns()}", "name": "Bash",
-                 "input": {"command": command, "description": "Run the command the user asked for"}}]  # fmt: skip
+        return [
+            {
+                "type": "tool_use",
+                "id": f"toolu_{time.monotonic_ns()}",
+                "name": "Bash",
+                "input": {"command": command, "description": "Run the command the user asked for"},
+            }
+        ]
     words = " ".join(text.split()[:12]) or "(nothing)"
     return [{"type": "text", "text": f"Understood: {words}"}]
 
@@ -73,23 +79,68 @@ def reply_for(request: dict[str, Any]) -> list[dict[str, Any]]:
 def _events(blocks: list[dict[str, Any]], slow: bool) -> list[tuple[str, dict[str, Any]]]:
     stop = "tool_use" if any(b["type"] == "tool_use" for b in blocks) else "end_turn"
     usage = {"input_tokens": 10, "output_tokens": 1, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
-    events: list[tuple[str, dict[str, Any]]] = [("message_start", {"type": "message_start", "message": {
-        "id": f"msg_{time.monotonic_ns()}", "type": "message", "role": "assistant", "model": MODEL, "content": [],
-        "stop_reason": None, "stop_sequence": None, "usage": usage}})]  # fmt: skip
+    events: list[tuple[str, dict[str, Any]]] = [
+        (
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {
+                    "id": f"msg_{time.monotonic_ns()}",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": MODEL,
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": usage,
+                },
+            },
+        )
+    ]
     for index, block in enumerate(blocks):
         if block["type"] == "text":
-            events.append(("content_block_start", {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}))
+            events.append(
+                (
+                    "content_block_start",
+                    {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}},
+                )
+            )
             pieces = block["text"].split(" ") if slow else [block["text"]]
             for n, piece in enumerate(pieces):
                 chunk = piece if n == 0 else " " + piece
-                events.append(("content_block_delta", {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": chunk}}))
+                events.append(
+                    (
+                        "content_block_delta",
+                        {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": chunk}},
+                    )
+                )
         else:
             start = {**block, "input": {}}
-            events.append(("content_block_start", {"type": "content_block_start", "index": index, "content_block": start}))
+            events.append(
+                ("content_block_start", {"type": "content_block_start", "index": index, "content_block": start})
+            )
             partial = json.dumps(block["input"])
-            events.append(("content_block_delta", {"type": "content_block_delta", "index": index, "delta": {"type": "input_json_delta", "partial_json": partial}}))
+            events.append(
+                (
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": index,
+                        "delta": {"type": "input_json_delta", "partial_json": partial},
+                    },
+                )
+            )
         events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
-    events.append(("message_delta", {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None}, "usage": {"output_tokens": 5}}))
+    events.append(
+        (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": stop, "stop_sequence": None},
+                "usage": {"output_tokens": 5},
+            },
+        )
+    )
     events.append(("message_stop", {"type": "message_stop"}))
     return events
 
@@ -99,7 +150,9 @@ def chat_typed_text(request: dict[str, Any]) -> str:
     users = [m for m in request.get("messages") or [] if isinstance(m, dict) and m.get("role") == "user"]
     content = users[-1].get("content") if users else ""
     if isinstance(content, list):
-        return "\n".join(part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text")
+        return "\n".join(
+            part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text"
+        )
     return str(content or "")
 
 
@@ -113,14 +166,24 @@ def chat_reply_for(request: dict[str, Any]) -> str:
 
 
 def _chat_chunks(text: str, model: str, slow: bool) -> list[dict[str, Any]]:
-    base = {"id": f"chatcmpl-{time.monotonic_ns()}", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
+    base = {
+        "id": f"chatcmpl-{time.monotonic_ns()}",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+    }
     pieces = text.split(" ") if slow else [text]
     chunks = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}]
     for n, piece in enumerate(pieces):
         chunk = piece if n == 0 else " " + piece
         chunks.append({**base, "choices": [{"index": 0, "delta": {"content": chunk}, "finish_reason": None}]})
-    chunks.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
-                   "usage": {"prompt_tokens": 10, "completion_tokens": len(pieces), "total_tokens": 10 + len(pieces)}})  # fmt: skip
+    chunks.append(
+        {
+            **base,
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": len(pieces), "total_tokens": 10 + len(pieces)},
+        }
+    )
     return chunks
 
 
@@ -133,7 +196,9 @@ def responses_typed_text(request: dict[str, Any]) -> str | None:
     users = [i for i in items if i.get("role") == "user"]
     content = users[-1].get("content") if users else ""
     if isinstance(content, list):
-        texts = [str(c.get("text", "")) for c in content if isinstance(c, dict) and c.get("type") in ("input_text", "text")]
+        texts = [
+            str(c.get("text", "")) for c in content if isinstance(c, dict) and c.get("type") in ("input_text", "text")
+        ]
         return texts[-1] if texts else ""
     return str(content or "")
 
@@ -151,35 +216,81 @@ def responses_output_for(request: dict[str, Any]) -> list[dict[str, Any]]:
         return [_responses_message("done.", stamp)]
     if "tool:bash " in text:
         command = text.split("tool:bash ", 1)[1].strip().splitlines()[0]
-        arguments = {"cmd": command, "sandbox_permissions": "require_escalated", "justification": "Run the command the user asked for?"}
-        return [{"type": "function_call", "id": f"fc_{stamp}", "call_id": f"call_{stamp}", "name": "exec_command",
-                 "arguments": json.dumps(arguments), "status": "completed"}]  # fmt: skip
+        arguments = {
+            "cmd": command,
+            "sandbox_permissions": "require_escalated",
+            "justification": "Run the command the user asked for?",
+        }
+        return [
+            {
+                "type": "function_call",
+                "id": f"fc_{stamp}",
+                "call_id": f"call_{stamp}",
+                "name": "exec_command",
+                "arguments": json.dumps(arguments),
+                "status": "completed",
+            }
+        ]
     return [_responses_message(f"Understood: {' '.join(text.split()[:12]) or '(nothing)'}", stamp)]
 
 
 def _responses_message(text: str, stamp: int) -> dict[str, Any]:
-    return {"type": "message", "id": f"msg_{stamp}", "role": "assistant", "status": "completed",
-            "content": [{"type": "output_text", "text": text, "annotations": []}]}  # fmt: skip
+    return {
+        "type": "message",
+        "id": f"msg_{stamp}",
+        "role": "assistant",
+        "status": "completed",
+        "content": [{"type": "output_text", "text": text, "annotations": []}],
+    }
 
 
 def _responses_events(output: list[dict[str, Any]], model: str, slow: bool) -> list[dict[str, Any]]:
-    response = {"id": f"resp_{time.monotonic_ns()}", "object": "response", "created_at": int(time.time()), "model": model,
-                "status": "in_progress", "output": []}  # fmt: skip
+    response = {
+        "id": f"resp_{time.monotonic_ns()}",
+        "object": "response",
+        "created_at": int(time.time()),
+        "model": model,
+        "status": "in_progress",
+        "output": [],
+    }
     events: list[dict[str, Any]] = [{"type": "response.created", "response": response}]
     for index, item in enumerate(output):
         if item["type"] == "message":
             text = item["content"][0]["text"]
-            events.append({"type": "response.output_item.added", "output_index": index, "item": {**item, "status": "in_progress", "content": []}})
+            events.append(
+                {
+                    "type": "response.output_item.added",
+                    "output_index": index,
+                    "item": {**item, "status": "in_progress", "content": []},
+                }
+            )
             pieces = text.split(" ") if slow else [text]
             for n, piece in enumerate(pieces):
-                events.append({"type": "response.output_text.delta", "item_id": item["id"], "output_index": index, "content_index": 0,
-                               "delta": piece if n == 0 else " " + piece})  # fmt: skip
+                events.append(
+                    {
+                        "type": "response.output_text.delta",
+                        "item_id": item["id"],
+                        "output_index": index,
+                        "content_index": 0,
+                        "delta": piece if n == 0 else " " + piece,
+                    }
+                )
         else:
             events.append({"type": "response.output_item.added", "output_index": index, "item": item})
         events.append({"type": "response.output_item.done", "output_index": index, "item": item})
-    usage = {"input_tokens": 10, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": 5,
-             "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 15}  # fmt: skip
-    events.append({"type": "response.completed", "response": {**response, "status": "completed", "output": output, "usage": usage}})
+    usage = {
+        "input_tokens": 10,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": 5,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": 15,
+    }
+    events.append(
+        {
+            "type": "response.completed",
+            "response": {**response, "status": "completed", "output": output, "usage": usage},
+        }
+    )
     return events
 
 
@@ -199,7 +310,13 @@ def gemini_reply_for(request: dict[str, Any]) -> list[dict[str, Any]]:
     config = request.get("generationConfig") or {}
     schema = json.dumps(config.get("responseJsonSchema") or config.get("responseSchema") or {})
     if "complexity_score" in schema:  # Gemini CLI's model router asks how hard the request is
-        return [{"text": json.dumps({"complexity_reasoning": "The stand-in finds everything simple.", "complexity_score": 10})}]
+        return [
+            {
+                "text": json.dumps(
+                    {"complexity_reasoning": "The stand-in finds everything simple.", "complexity_score": 10}
+                )
+            }
+        ]
     if config.get("responseMimeType") == "application/json":
         return [{"text": "{}"}]
     text = gemini_typed_text(request)
@@ -207,15 +324,24 @@ def gemini_reply_for(request: dict[str, Any]) -> list[dict[str, Any]]:
         return [{"text": "done."}]
     if "tool:bash " in text:
         command = text.split("tool:bash ", 1)[1].strip().splitlines()[0]
-        return [{"functionCall": {"name": "run_shell_command", "args": {"command": command, "description": "Run the command the user asked for"}}}]
+        return [
+            {
+                "functionCall": {
+                    "name": "run_shell_command",
+                    "args": {"command": command, "description": "Run the command the user asked for"},
+                }
+            }
+        ]
     return [{"text": f"Understood: {' '.join(text.split()[:12]) or '(nothing)'}"}]
 
 
 def _gemini_response(parts: list[dict[str, Any]], last: bool = True) -> dict[str, Any]:
     candidate = {"content": {"role": "model", "parts": parts}, "index": 0, **({"finishReason": "STOP"} if last else {})}
-    return {"candidates": [candidate],
-            "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 5, "totalTokenCount": 15},
-            "modelVersion": "gemini-standin"}  # fmt: skip
+    return {
+        "candidates": [candidate],
+        "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 5, "totalTokenCount": 15},
+        "modelVersion": "gemini-standin",
+    }
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -245,14 +371,30 @@ class _Handler(BaseHTTPRequestHandler):
             return
         typed = typed_text(body) or ""
         if "fail:400" in typed:
-            self._json({"type": "error", "error": {"type": "invalid_request_error", "message": "the stand-in was asked to fail"}}, 400)
+            self._json(
+                {
+                    "type": "error",
+                    "error": {"type": "invalid_request_error", "message": "the stand-in was asked to fail"},
+                },
+                400,
+            )
             return
         blocks = reply_for(body)
         text = " ".join(b.get("text", "") for b in blocks)
         slow = "slow" in typed
         if not body.get("stream"):
-            self._json({"id": "msg_standin", "type": "message", "role": "assistant", "model": MODEL, "content": blocks,
-                        "stop_reason": "end_turn", "stop_sequence": None, "usage": {"input_tokens": 10, "output_tokens": len(text)}})  # fmt: skip
+            self._json(
+                {
+                    "id": "msg_standin",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": MODEL,
+                    "content": blocks,
+                    "stop_reason": "end_turn",
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": 10, "output_tokens": len(text)},
+                }
+            )
             return
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
@@ -272,13 +414,25 @@ class _Handler(BaseHTTPRequestHandler):
         """OpenAI's Chat Completions: `data:` chunks ending in `data: [DONE]`, or one object."""
         typed = chat_typed_text(body)
         if "fail:400" in typed:
-            self._json({"error": {"message": "the stand-in was asked to fail", "type": "invalid_request_error", "code": None}}, 400)
+            self._json(
+                {"error": {"message": "the stand-in was asked to fail", "type": "invalid_request_error", "code": None}},
+                400,
+            )
             return
         text, model = chat_reply_for(body), str(body.get("model") or MODEL)
         if not body.get("stream"):
-            self._json({"id": "chatcmpl-standin", "object": "chat.completion", "created": int(time.time()), "model": model,
-                        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-                        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}})  # fmt: skip
+            self._json(
+                {
+                    "id": "chatcmpl-standin",
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": model,
+                    "choices": [
+                        {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                    ],
+                    "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+                }
+            )
             return
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
@@ -301,11 +455,22 @@ class _Handler(BaseHTTPRequestHandler):
         `response.completed`."""
         typed = responses_typed_text(body) or ""
         if "fail:400" in typed and not (body.get("text") or {}).get("format"):
-            self._json({"error": {"message": "the stand-in was asked to fail", "type": "invalid_request_error", "code": None}}, 400)
+            self._json(
+                {"error": {"message": "the stand-in was asked to fail", "type": "invalid_request_error", "code": None}},
+                400,
+            )
             return
         output = responses_output_for(body)
         if not body.get("stream"):
-            self._json({"id": "resp_standin", "object": "response", "status": "completed", "model": body.get("model"), "output": output})
+            self._json(
+                {
+                    "id": "resp_standin",
+                    "object": "response",
+                    "status": "completed",
+                    "model": body.get("model"),
+                    "output": output,
+                }
+            )
             return
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
@@ -326,7 +491,9 @@ class _Handler(BaseHTTPRequestHandler):
         with part of the reply."""
         typed = gemini_typed_text(body) or ""
         if "fail:400" in typed and "responseJsonSchema" not in (body.get("generationConfig") or {}):
-            self._json({"error": {"code": 400, "message": "the stand-in was asked to fail", "status": "INVALID_ARGUMENT"}}, 400)
+            self._json(
+                {"error": {"code": 400, "message": "the stand-in was asked to fail", "status": "INVALID_ARGUMENT"}}, 400
+            )
             return
         parts = gemini_reply_for(body)
         if not stream:
@@ -354,7 +521,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.server.record(self.path, None)
         if self.path.split("?")[0].endswith("/models"):
-            self._json({"object": "list", "data": [{"id": "standin", "object": "model", "created": 0, "owned_by": "standin"}]})
+            self._json(
+                {"object": "list", "data": [{"id": "standin", "object": "model", "created": 0, "owned_by": "standin"}]}
+            )
             return
         self._json({})
 

@@ -33,12 +33,12 @@ def word_count(text):
     """How many words `text` has."""
     return len(text.split())
 '''
-TEST_TEXTKIT = '''from textkit import word_count
+TEST_TEXTKIT = """from textkit import word_count
 
 
 def test_word_count():
     assert word_count("two words") == 2
-'''
+"""
 
 
 def make_project(folder: Path) -> Path:
@@ -47,8 +47,13 @@ def make_project(folder: Path) -> Path:
     (folder / "textkit.py").write_text(TEXTKIT, encoding="utf-8")
     (folder / "test_textkit.py").write_text(TEST_TEXTKIT, encoding="utf-8")
     (folder / ".gitignore").write_text("__pycache__/\n.coverage\ncoverage.xml\n", encoding="utf-8")
-    env = {**os.environ, "GIT_AUTHOR_NAME": "demo", "GIT_AUTHOR_EMAIL": "demo@example.invalid",
-           "GIT_COMMITTER_NAME": "demo", "GIT_COMMITTER_EMAIL": "demo@example.invalid"}  # fmt: skip
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "demo",
+        "GIT_AUTHOR_EMAIL": "demo@example.invalid",
+        "GIT_COMMITTER_NAME": "demo",
+        "GIT_COMMITTER_EMAIL": "demo@example.invalid",
+    }
     for args in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-q", "-m", "textkit: word_count"]):
         result = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, env=env)
         if result.returncode != 0:
@@ -119,8 +124,7 @@ def _report_new(ws: Workspace, seen: int, progress) -> int:
     for message in messages[seen:]:
         text = message.body if message.kind == "intra" else f"{message.type} {message.body}"
         sender = "/".join(part for part in (message.sender_agency, message.sender_agent) if part) or "human"
-        progress(f"  {sender} → "
-                 f"{message.recipient_agency}/{message.recipient_agent}: {' '.join(text.split())[:110]}")
+        progress(f"  {sender} → {message.recipient_agency}/{message.recipient_agent}: {' '.join(text.split())[:110]}")
     return len(messages)
 
 
@@ -145,15 +149,21 @@ def summary(ws: Workspace) -> dict[str, Any]:
 
 def _flow(message) -> dict[str, Any]:
     payload = message.payload or {}
-    return {"from": message.sender_agency, "to": message.recipient_agency, "time": message.time.isoformat(),
-            **{k: payload[k] for k in ("task", "branch", "status", "issues_found", "details") if k in payload}}  # fmt: skip
+    return {
+        "from": message.sender_agency,
+        "to": message.recipient_agency,
+        "time": message.time.isoformat(),
+        **{k: payload[k] for k in ("task", "branch", "status", "issues_found", "details") if k in payload},
+    }
 
 
 def _tasks(ws: Workspace) -> list[dict[str, Any]]:
     from tmux_agency.doors.registry import TASKS, Registry
 
-    return [{"id": t.get("id"), "title": t.get("title"), "agency": t.get("agency"), "state": t.get("state")}
-            for t in Registry(ws.registry_dir).documents(TASKS)]  # fmt: skip
+    return [
+        {"id": t.get("id"), "title": t.get("title"), "agency": t.get("agency"), "state": t.get("state")}
+        for t in Registry(ws.registry_dir).documents(TASKS)
+    ]
 
 
 def render_summary(facts: dict[str, Any]) -> str:

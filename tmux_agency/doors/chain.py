@@ -207,7 +207,9 @@ class HistoryChain:
         data = self.registry.read_bytes(KEY_FILE)
         if data is None:
             key = HistoryKey(os.urandom(32), last_seq + 1)
-            self.registry.create_file(KEY_FILE, json.dumps({"key": key.secret.hex(), "keyed_from": key.keyed_from}) + "\n")
+            self.registry.create_file(
+                KEY_FILE, json.dumps({"key": key.secret.hex(), "keyed_from": key.keyed_from}) + "\n"
+            )
         else:
             try:
                 key = parse_key(data)
@@ -238,7 +240,9 @@ class HistoryChain:
         if head.note:
             return head.note
         if head.seq > last_seq:
-            return _cap(f"when event {seq} was written the log ended at event {last_seq}, but the head record said {head.seq}: events had been cut")
+            return _cap(
+                f"when event {seq} was written the log ended at event {last_seq}, but the head record said {head.seq}: events had been cut"
+            )
         if head.seq == last_seq and tail is not None and head.hash != tail["hash"]:
             return _cap(f"when event {seq} was written, event {last_seq} was not the one the head record named")
         if head.seq == last_seq - 1 and tail is not None and head.hash != tail.get("prev"):
@@ -306,7 +310,9 @@ def _read_head(registry: Registry, data: bytes | None, key: HistoryKey | None) -
     if data is None or not data.strip():
         return None  # whether that is right depends on the log: see _check_tail
     if key is None:
-        raise _Broken(f"the history key {registry.path(KEY_FILE)} is missing, though the head record {path} exists: the keyed events cannot be checked")
+        raise _Broken(
+            f"the history key {registry.path(KEY_FILE)} is missing, though the head record {path} exists: the keyed events cannot be checked"
+        )
     try:
         head = parse_head(data, key)
     except ValueError as exc:
@@ -343,10 +349,14 @@ def _check_lines(
             seq = event["seq"]
             if event["prev"] != prev:
                 if fragment is not None:
-                    raise _Broken(f"line {fragment} is not JSON, and event {seq} (line {number}) does not follow the event before it")
+                    raise _Broken(
+                        f"line {fragment} is not JSON, and event {seq} (line {number}) does not follow the event before it"
+                    )
                 if verdict.events == 0 and seq > 1:
                     raise _Broken(f"the log starts at event {seq} (line {number}): the events before it were cut")
-                raise _Broken(f"event {seq} does not follow the one before it (line {number}: an event was removed or reordered)")
+                raise _Broken(
+                    f"event {seq} does not follow the one before it (line {number}: an event was removed or reordered)"
+                )
             _check_hash(event, number, key)
             if seq != expected_seq:
                 raise _Broken(f"event {seq} has the wrong number (line {number}: event {expected_seq} belongs there)")
@@ -382,7 +392,11 @@ def _parse_line(number: int, line: bytes) -> dict[str, Any] | None:
     missing = [field for field in _EVENT_FIELDS if field not in event]
     if missing:
         raise _Broken(f"line {number} is not an event: it has no {', '.join(repr(f) for f in missing)}")
-    if type(event["seq"]) is not int or not isinstance(event["hash"], str) or not isinstance(event["prev"], (str, type(None))):
+    if (
+        type(event["seq"]) is not int
+        or not isinstance(event["hash"], str)
+        or not isinstance(event["prev"], (str, type(None)))
+    ):
         raise _Broken(f"line {number} is not an event: its seq, prev or hash is of the wrong kind")
     return event
 
@@ -393,7 +407,9 @@ def _check_hash(event: dict[str, Any], number: int, key: HistoryKey | None) -> N
         if keyed_hash(key.secret, event) == event["hash"]:
             return
         if plain_hash(event) == event["hash"]:
-            raise _Broken(f"event {seq} was rehashed without the key (line {number}: its hash is plain SHA-256, not the workspace's HMAC)")
+            raise _Broken(
+                f"event {seq} was rehashed without the key (line {number}: its hash is plain SHA-256, not the workspace's HMAC)"
+            )
         raise _Broken(f"event {seq} was altered (line {number}: its hash does not match its content)")
     if plain_hash(event) != event["hash"]:
         missing = "" if key is not None else "; if it was written with a history key, that key is missing"
@@ -401,7 +417,12 @@ def _check_hash(event: dict[str, Any], number: int, key: HistoryKey | None) -> N
 
 
 def _check_tail(
-    registry: Registry, size: int | None, key: HistoryKey | None, head: Head | None, at_head: str | None, verdict: Verdict
+    registry: Registry,
+    size: int | None,
+    key: HistoryKey | None,
+    head: Head | None,
+    at_head: str | None,
+    verdict: Verdict,
 ) -> None:
     """Whether the log ends where its key and head say it must."""
     last = verdict.last_seq
@@ -420,7 +441,9 @@ def _check_tail(
         what = "missing" if size is None else "empty"
         raise _Broken(f"the log is {what}, but its head record says it held {head.seq} events")
     if last < head.seq:
-        raise _Broken(f"the log ends at event {last}, but its head record says {head.seq}: the last {head.seq - last} events were cut")
+        raise _Broken(
+            f"the log ends at event {last}, but its head record says {head.seq}: the last {head.seq - last} events were cut"
+        )
     if at_head != head.hash:
         raise _Broken(f"event {head.seq} is not the one the head record names: the log was rewritten from there")
     if last > head.seq + 1:

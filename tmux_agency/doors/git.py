@@ -44,7 +44,11 @@ def branch_exists(repo: Path, branch: str) -> bool:
 
 
 def check_branch_name(repo: Path, branch: str) -> None:
-    if not branch or branch.startswith("-") or git(repo, "check-ref-format", "--branch", branch, check=False).returncode:
+    if (
+        not branch
+        or branch.startswith("-")
+        or git(repo, "check-ref-format", "--branch", branch, check=False).returncode
+    ):
         raise UsageError(f"invalid branch name {branch!r}")
 
 
@@ -90,7 +94,12 @@ def commits(repo: Path, tip: str, excluding: list[str] | tuple[str, ...] = (), l
     skipped), newest first: sha, short, author, date, subject, parents (space-separated)."""
     fields = "%H%x1f%h%x1f%an%x1f%aI%x1f%P%x1f%s"
     if excluding:  # a commit that is gone (history rewritten, then collected) excludes nothing
-        known = git(repo, "cat-file", "--batch-check=%(objectname) %(objecttype)", stdin="".join(f"{sha}\n" for sha in excluding))
+        known = git(
+            repo,
+            "cat-file",
+            "--batch-check=%(objectname) %(objecttype)",
+            stdin="".join(f"{sha}\n" for sha in excluding),
+        )
         excluding = [line.split()[0] for line in known.stdout.splitlines() if line.endswith(" commit")]
     args = ["log", f"--format={fields}", "--stdin", *([f"-n{limit}"] if limit else []), tip]
     out = git(repo, *args, stdin="".join(f"^{sha}\n" for sha in excluding)).stdout

@@ -25,7 +25,12 @@ class Process:
         self.pid, self.ppid, self.args, self.state = pid, ppid, args, state
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Process) and (self.pid, self.ppid, self.args, self.state) == (other.pid, other.ppid, other.args, other.state)
+        return isinstance(other, Process) and (self.pid, self.ppid, self.args, self.state) == (
+            other.pid,
+            other.ppid,
+            other.args,
+            other.state,
+        )
 
     def __hash__(self) -> int:
         return hash((self.pid, self.ppid, self.args, self.state))
@@ -145,7 +150,11 @@ def end_processes(processes: list[tuple[int, str | None]], grace_s: float = 1.0)
     import time
 
     def alive() -> list[int]:
-        return [pid for pid, started in processes if started is not None and start_time(pid) == started and _proc_state(pid) not in "ZX"]
+        return [
+            pid
+            for pid, started in processes
+            if started is not None and start_time(pid) == started and _proc_state(pid) not in "ZX"
+        ]
 
     signalled = []
     for sig in (signal.SIGTERM, signal.SIGKILL):

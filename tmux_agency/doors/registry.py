@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     from typing import Any, NoReturn
 
     from tinydb import TinyDB
-    from tinydb.table import Document
     from tinydb.queries import QueryLike
+    from tinydb.table import Document
     from tinydb.table import Table as TinyTable
 
     Where = Callable[[Mapping[str, Any]], bool]  # a test of one document
@@ -516,14 +516,18 @@ class Table:
         """Add a document, under `doc_id` if given (ValueError if it is taken); return its id."""
         return self._table.insert(document if doc_id is None else _document(document, doc_id))
 
-    def update(self, fields: dict[str, Any], where: Where | None = None, *, doc_id: int | None = None, **criteria: Any) -> None:
+    def update(
+        self, fields: dict[str, Any], where: Where | None = None, *, doc_id: int | None = None, **criteria: Any
+    ) -> None:
         """Set `fields` on the document `doc_id`, or on every document matching the criteria."""
         if doc_id is not None:
             self._table.update(fields, doc_ids=[doc_id])
         else:
             self._table.update(fields, _matching(where, criteria, required=True))
 
-    def upsert(self, document: dict[str, Any], where: Where | None = None, *, doc_id: int | None = None, **criteria: Any) -> None:
+    def upsert(
+        self, document: dict[str, Any], where: Where | None = None, *, doc_id: int | None = None, **criteria: Any
+    ) -> None:
         """Update the documents matching the criteria (or `doc_id`) with `document`; insert it
         if none does (under `doc_id` if given)."""
         if doc_id is not None:
@@ -564,7 +568,9 @@ class _Test:
         self.items, self.where = items, where
 
     def __call__(self, value: Mapping[str, Any]) -> bool:
-        return all(key in value and value[key] == wanted for key, wanted in self.items) and (self.where is None or self.where(value))
+        return all(key in value and value[key] == wanted for key, wanted in self.items) and (
+            self.where is None or self.where(value)
+        )
 
     def is_cacheable(self) -> bool:
         return False  # a new test per call: TinyDB would cache results under a hash never seen again

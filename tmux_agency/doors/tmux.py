@@ -74,7 +74,18 @@ class Survey(namedtuple("Survey", "pid subreaper clients panes")):
 # What a pane shows plus its scrollback size, cursor and whether it is dead: it changes whenever
 # the program prints, even when the visible lines look the same. Two tmux commands, appended to
 # others' calls. The last line ends in ",1" when the pane is dead (see pane_died).
-_FINGERPRINT = ("capture-pane", "-p", "-t", "{pane}", ";", "display-message", "-p", "-t", "{pane}", "#{history_size},#{cursor_x},#{cursor_y},#{pane_dead}")
+_FINGERPRINT = (
+    "capture-pane",
+    "-p",
+    "-t",
+    "{pane}",
+    ";",
+    "display-message",
+    "-p",
+    "-t",
+    "{pane}",
+    "#{history_size},#{cursor_x},#{cursor_y},#{pane_dead}",
+)
 
 
 def pane_died(fingerprint: str) -> bool:
@@ -122,9 +133,14 @@ class Tmux:
         argv = ["tmux", *self._socket_args(), *args]
         try:
             result = subprocess.run(
-                argv, input=stdin, capture_output=True, text=True, encoding="utf-8", errors="backslashreplace",
+                argv,
+                input=stdin,
+                capture_output=True,
+                text=True,
+                encoding="utf-8",
+                errors="backslashreplace",
                 timeout=timeout,
-            )  # fmt: skip
+            )
         except FileNotFoundError:
             raise TmuxUnavailable(_NOT_INSTALLED) from None
         stdout = result.stdout.split("\n")
@@ -162,9 +178,14 @@ class Tmux:
         — and its fingerprint, in one tmux call (delivery needs both, every time)."""
         try:
             out = self._cmd(
-                "display-message", "-p", "-t", pane_id, f"#{{pane_pid}}{_SEP}#{{pane_dead}}{_SEP}#{{session_name}}", ";",
+                "display-message",
+                "-p",
+                "-t",
+                pane_id,
+                f"#{{pane_pid}}{_SEP}#{{pane_dead}}{_SEP}#{{session_name}}",
+                ";",
                 *_fingerprint_args(pane_id),
-            )  # fmt: skip
+            )
         except WorldError:
             return None, ""
         parts = out[0].split(_SEP) if out else []
@@ -277,12 +298,20 @@ class Tmux:
         wait for an answer forever."""
         try:
             _, out, _ = self._run(
-                "display-message", "-p", f"S{_SEP}#{{pid}}{_SEP}#{{{SUBREAPER_OPTION}}}", ";",
-                "list-clients", "-F", f"C{_SEP}#{{client_pid}}{_SEP}#{{session_name}}", ";",
-                "list-panes", "-a", "-F",
+                "display-message",
+                "-p",
+                f"S{_SEP}#{{pid}}{_SEP}#{{{SUBREAPER_OPTION}}}",
+                ";",
+                "list-clients",
+                "-F",
+                f"C{_SEP}#{{client_pid}}{_SEP}#{{session_name}}",
+                ";",
+                "list-panes",
+                "-a",
+                "-F",
                 f"P{_SEP}#{{pane_pid}}{_SEP}#{{session_name}}{_SEP}#{{pane_id}}{_SEP}#{{window_name}}",
                 timeout=timeout,
-            )  # fmt: skip
+            )
         except (AgencyError, OSError, subprocess.TimeoutExpired):
             return None
         pid, ours = None, False
@@ -359,7 +388,9 @@ class Tmux:
             return False
         argv = [sys.executable, "-c", _SUBREAPER_LAUNCHER, *self._socket_args()]
         try:  # the launcher returns at once: the server is nobody's child here, so never a zombie of ours
-            said = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=10).stdout.strip()
+            said = subprocess.run(
+                argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
         except (OSError, subprocess.TimeoutExpired):
             return False
         if not said.isdigit():
@@ -380,25 +411,51 @@ class Tmux:
     # libtmux's new_session, new_window and respawn take one string for a shell, so these three
     # pass our arguments through libtmux's `cmd`.
 
-    def new_session(self, name: str, window_name: str, cwd: str, env: dict[str, str], command: list[str] | None = None) -> str:
+    def new_session(
+        self, name: str, window_name: str, cwd: str, env: dict[str, str], command: list[str] | None = None
+    ) -> str:
         """Start session `name` (starting the server if needed); return the first pane's id.
         With `command` (an argv, run directly, no shell between) the pane runs it instead of a
         shell."""
         self.ensure_server()
         with self._errors():
             proc = self._server().cmd(
-                "new-session", "-d", "-s", name, "-n", window_name, "-c", cwd,
-                *_env_args(env), "-P", "-F", "#{pane_id}", *_command_args(command),
-            )  # fmt: skip
+                "new-session",
+                "-d",
+                "-s",
+                name,
+                "-n",
+                window_name,
+                "-c",
+                cwd,
+                *_env_args(env),
+                "-P",
+                "-F",
+                "#{pane_id}",
+                *_command_args(command),
+            )
             return self._checked(proc, "new-session")[0]
 
-    def new_window(self, session: str, window_name: str, cwd: str, env: dict[str, str], command: list[str] | None = None) -> str:
+    def new_window(
+        self, session: str, window_name: str, cwd: str, env: dict[str, str], command: list[str] | None = None
+    ) -> str:
         """Append a window to `session`; return its pane's id. `command` as for new_session."""
         with self._errors():
             proc = self._server().cmd(
-                "new-window", "-d", "-t", f"={session}:", "-n", window_name, "-c", cwd,
-                *_env_args(env), "-P", "-F", "#{pane_id}", *_command_args(command),
-            )  # fmt: skip
+                "new-window",
+                "-d",
+                "-t",
+                f"={session}:",
+                "-n",
+                window_name,
+                "-c",
+                cwd,
+                *_env_args(env),
+                "-P",
+                "-F",
+                "#{pane_id}",
+                *_command_args(command),
+            )
             return self._checked(proc, "new-window")[0]
 
     def respawn_pane(self, pane_id: str, cwd: str, env: dict[str, str], command: list[str]) -> None:

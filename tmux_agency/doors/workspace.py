@@ -112,7 +112,9 @@ def find_workspace(home: str | os.PathLike[str] | None = None, cwd: Path | None 
     if explicit:
         root = Path(explicit).expanduser().resolve()
         if not (root / SETTINGS_FILE).is_file():
-            raise UsageError(f"{root} is not a tmux-agency workspace (no {SETTINGS_FILE}); run 'tmux-agency init {root}'")
+            raise UsageError(
+                f"{root} is not a tmux-agency workspace (no {SETTINGS_FILE}); run 'tmux-agency init {root}'"
+            )
         return Workspace(root)
     here = (cwd or Path.cwd()).resolve()
     for folder in (here, *here.parents):

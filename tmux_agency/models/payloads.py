@@ -106,5 +106,6 @@ def _check_encodable(data: dict[str, Any]) -> None:
     try:
         json.dumps(data, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise UsageError(f"the JSON holds a lone surrogate (U+{ord(exc.object[exc.start]):04X}), which is not valid UTF-8") from None
-
+        raise UsageError(
+            f"the JSON holds a lone surrogate (U+{ord(exc.object[exc.start]):04X}), which is not valid UTF-8"
+        ) from None

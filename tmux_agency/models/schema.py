@@ -77,9 +77,7 @@ class AgencySpec(StrictModel):
             seen.add(agent.name)
         for agent in self.agents:
             if agent.name == COORDINATOR_ALIAS:
-                raise ValueError(
-                    f"a specialist cannot be named {COORDINATOR_ALIAS!r}: it always means the coordinator"
-                )
+                raise ValueError(f"a specialist cannot be named {COORDINATOR_ALIAS!r}: it always means the coordinator")
         return self
 
     def all_agents(self) -> list[AgentSpec]:

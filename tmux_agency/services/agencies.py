@@ -83,10 +83,14 @@ def build_spec(
     if template is not None and template != name:
         validate_name(template, "template")
         if load_spec(ws, name) is not None:
-            raise UsageError(f"agency {name!r} is already defined (agencies/{name}/agency.json): start it without a template")
+            raise UsageError(
+                f"agency {name!r} is already defined (agencies/{name}/agency.json): start it without a template"
+            )
         source = load_spec(ws, template)
         if source is None:
-            raise UsageError(f"no template {template!r}: see {ws.agencies_dir} (starters: {', '.join(STARTER_AGENCIES)})")
+            raise UsageError(
+                f"no template {template!r}: see {ws.agencies_dir} (starters: {', '.join(STARTER_AGENCIES)})"
+            )
         copy = source.model_dump()
         copy.update(name=name, description=f"{name}, from the {template} template. {source.description}".strip())
         base: AgencySpec | None = AgencySpec.model_validate(copy)
@@ -437,7 +441,9 @@ def records_as_seen(ws: Workspace, tmux: Tmux) -> list[AgencyRecord]:
     mark every agency stopped for the commands that follow."""
     live = set(tmux.sessions())
     return [
-        r if (r.session in live) == (r.status == "running") else r.model_copy(update={"status": "running" if r.session in live else "stopped"})
+        r
+        if (r.session in live) == (r.status == "running")
+        else r.model_copy(update={"status": "running" if r.session in live else "stopped"})
         for r in load_records(ws)
     ]
 
@@ -500,7 +506,9 @@ def kill_agency(ws: Workspace, tmux: Tmux, name: str) -> KillResult:
     record = get_record(ws, name)
     if tmux.has_session(record.session):
         table = ProcessTable.snapshot()
-        doomed = [p.pid for pane in tmux.list_panes() if pane.session == record.session for p in table.tree(pane.pane_pid)]
+        doomed = [
+            p.pid for pane in tmux.list_panes() if pane.session == record.session for p in table.tree(pane.pane_pid)
+        ]
         tmux.kill_session(record.session)
         _end(doomed)  # what the hang-up of kill-session did not end
     shared = _end_left_behind(ws, tmux, name)
@@ -547,7 +555,9 @@ def restore_agencies(ws: Workspace, tmux: Tmux, progress: Progress = _quiet) -> 
             agents, revived = _revive_agents(ws, tmux, record)
             if not revived:
                 continue
-            log_activity(ws.agency_dir(record.name), "RESTORE", f"{record.name}: restarted {', '.join(a.name for a in revived)}")
+            log_activity(
+                ws.agency_dir(record.name), "RESTORE", f"{record.name}: restarted {', '.join(a.name for a in revived)}"
+            )
         else:
             try:
                 agents = _start_session(ws, tmux, record.spec, record.program_override)

@@ -18,7 +18,12 @@ if TYPE_CHECKING:
 
 
 def program_state(
-    ws: Workspace, session: str | None, pane_id: str | None, program: str, panes: dict[str, PaneInfo], table: ProcessTable
+    ws: Workspace,
+    session: str | None,
+    pane_id: str | None,
+    program: str,
+    panes: dict[str, PaneInfo],
+    table: ProcessTable,
 ) -> tuple[Running, ProgramProfile | None, str | None]:
     """("running" | "down" | "unknown", the agent's profile, why it is unknown).
 
@@ -40,7 +45,9 @@ def agents_down(ws: Workspace, records: list, panes: list[PaneInfo]) -> dict[str
     table = ProcessTable.snapshot()
     return {
         record.name: [
-            agent.name for agent in record.agents if program_state(ws, record.session, agent.pane_id, agent.program, by_id, table)[0] == "down"
+            agent.name
+            for agent in record.agents
+            if program_state(ws, record.session, agent.pane_id, agent.program, by_id, table)[0] == "down"
         ]
         for record in records
     }

@@ -88,7 +88,9 @@ def enqueue(ws: Workspace, deployment: Deployment) -> ApprovalItem:
             next_id = max((doc["id"] for doc in queue.all()), default=0) + 1
             item = ApprovalItem.model_validate({**facts, "id": next_id, "created_at": utcnow().isoformat()})
             queue.insert(item.model_dump(mode="json"))
-    log_activity(ws.agency_dir(item.agency), "APPROVAL", f"#{item.id} {item.branch} rev {item.revision} waits for review")
+    log_activity(
+        ws.agency_dir(item.agency), "APPROVAL", f"#{item.id} {item.branch} rev {item.revision} waits for review"
+    )
     lifecycle.on_approval(ws, None, item)  # the task it reviews goes in review
     return item
 
@@ -102,9 +104,13 @@ def _title(ws: Workspace, deployment: Deployment) -> str:
     """What the reviewer reads first: the task the branch delivers (the task graph learns a
     task's branch from its handoff), else the branch's last commit subject."""
     for task in storage.documents(ws):
-        if (task.get("agency"), task.get("branch")) == (deployment.agency, deployment.branch) and task.get("state") not in (
-            "completed", "failed", "canceled",
-        ):  # fmt: skip
+        if (task.get("agency"), task.get("branch")) == (deployment.agency, deployment.branch) and task.get(
+            "state"
+        ) not in (
+            "completed",
+            "failed",
+            "canceled",
+        ):
             return f"{task['id']}: {task['title']}"
     return git.last_subject(ws.project_dir(), deployment.branch) or deployment.branch
 
@@ -144,9 +150,11 @@ def report_failure(ws: Workspace, tmux: Tmux, deployment: Deployment) -> None:
     else:
         what = f"{run.counts.failed} failed, {run.counts.errors} errors, {run.counts.passed} passed"
     failed = "; ".join(run.failures[:10]) + (" …" if len(run.failures) > 10 else "")
-    text = f"TASK-FIX-{deployment.slug}: sandbox tests of {deployment.branch} are red: {what}." + (
-        f" Failing: {failed}." if failed else ""
-    ) + f" Log: {run.log}. Fix them on the branch, then deploy again."
+    text = (
+        f"TASK-FIX-{deployment.slug}: sandbox tests of {deployment.branch} are red: {what}."
+        + (f" Failing: {failed}." if failed else "")
+        + f" Log: {run.log}. Fix them on the branch, then deploy again."
+    )
     Bus(ws, tmux).send(deployment.agency, "coordinator", text, sender=(None, "sandbox"))
 
 
@@ -216,8 +224,17 @@ def approve(ws: Workspace, tmux: Tmux, item_id: str | int) -> ApprovalItem:
     decided = _decide(ws, item, status="approved")
     registry_of(ws).append_line(reg.APPROVED, decided.model_dump(mode="json"))
     remove_sandbox(ws, tmux, Path(item.worktree) if item.worktree else ws.sandbox_dir / "none", item.session)
-    log_activity(ws.agency_dir(item.agency), "APPROVED", f"#{item.id} {item.branch} merged into {item.base} by {decided.decided_by}")
-    _tell(ws, tmux, item.agency, f"COMPLETE human: approval #{item.id} — {item.branch} approved and merged into {item.base}.")
+    log_activity(
+        ws.agency_dir(item.agency),
+        "APPROVED",
+        f"#{item.id} {item.branch} merged into {item.base} by {decided.decided_by}",
+    )
+    _tell(
+        ws,
+        tmux,
+        item.agency,
+        f"COMPLETE human: approval #{item.id} — {item.branch} approved and merged into {item.base}.",
+    )
     lifecycle.on_approval(ws, tmux, decided)  # its task completes; what waited for it is dispatched
     return decided
 
@@ -230,7 +247,9 @@ def _merge(project: Path, item: ApprovalItem) -> None:
     if on_base:
         dirty = git.is_dirty(project)
         if dirty:
-            raise UsageError(f"the project repository has uncommitted changes ({', '.join(dirty[:3])}): commit or stash them first")
+            raise UsageError(
+                f"the project repository has uncommitted changes ({', '.join(dirty[:3])}): commit or stash them first"
+            )
         where = project
     else:
         where = Path(tempfile.mkdtemp(prefix="tmux-agency-merge-")) / "base"
@@ -298,10 +317,12 @@ def reject(
     remove_sandbox(ws, tmux, Path(item.worktree) if item.worktree else ws.sandbox_dir / "none", item.session)
     log_activity(ws.agency_dir(item.agency), "REJECTED", f"#{item.id} {item.branch} by {decided.decided_by}: {flat}")
     _tell(
-        ws, tmux, item.agency,
+        ws,
+        tmux,
+        item.agency,
         f"TASK-REVIEW-{item.id}: a human rejected {item.branch} (approval #{item.id}, rev {item.revision}): {flat} "
         f"— fix it on the branch and deploy again.",
-    )  # fmt: skip
+    )
     lifecycle.on_approval(ws, tmux, decided)  # its task goes back to work; what had started after it waits
     return decided
 
@@ -312,4 +333,3 @@ def _tell(ws: Workspace, tmux: Tmux, agency: str, text: str) -> None:
         Bus(ws, tmux).send(agency, "coordinator", text, sender=(None, "human"))
     except UsageError:
         pass  # the agency was killed meanwhile: the decision stands, the log has it
-

@@ -36,15 +36,15 @@ from datetime import datetime, timezone
 from tmux_agency.doors import registry as reg
 from tmux_agency.doors.activity import log_activity
 from tmux_agency.doors.chain import HISTORY, HistoryChain, Verdict, verify
-from tmux_agency.services.delivery import Claim, probe_of, type_into_agent, visible_text
-from tmux_agency.models.errors import UsageError
-from tmux_agency.models.names import COORDINATOR_ALIAS
-from tmux_agency.services.programs import profile_for
-from tmux_agency.services import traffic
-from tmux_agency.services.records import raw_agent, raw_record, raw_records
 from tmux_agency.doors.registry import Registry
 from tmux_agency.doors.tmux import Tmux
 from tmux_agency.doors.workspace import AGENCY_ENV, AGENT_ENV, Workspace, validate_name
+from tmux_agency.models.errors import UsageError
+from tmux_agency.models.names import COORDINATOR_ALIAS
+from tmux_agency.services import traffic
+from tmux_agency.services.delivery import Claim, probe_of, type_into_agent, visible_text
+from tmux_agency.services.programs import profile_for
+from tmux_agency.services.records import raw_agent, raw_record, raw_records
 
 TYPE_CHECKING = False  # not typing's: agent commands skip its import (see registry.py)
 if TYPE_CHECKING:
@@ -241,7 +241,9 @@ class Bus:
         message = new_message("intra", kind, sender or sender_from_env(), (agency, target["name"]), text)
         return SendResult(self._persist_and_deliver([message]))
 
-    def send_inter(self, from_agency: str, to_agency: str, json_text: str, sender_agent: str | None = None) -> SendResult:
+    def send_inter(
+        self, from_agency: str, to_agency: str, json_text: str, sender_agent: str | None = None
+    ) -> SendResult:
         """An inter-agency JSON message, to the receiving agency's coordinator."""
         from tmux_agency.models.payloads import parse_payload
 
@@ -281,7 +283,9 @@ class Bus:
             coordinator = raw_agent(record, COORDINATOR_ALIAS)
             assert coordinator is not None
             recipient = (record["name"], coordinator["name"])
-            messages.append(new_message("broadcast", payload["type"], (from_name, sender_agent), recipient, body, payload))
+            messages.append(
+                new_message("broadcast", payload["type"], (from_name, sender_agent), recipient, body, payload)
+            )
         return SendResult(self._persist_and_deliver(messages))
 
     # --- persistence ------------------------------------------------------------------------
@@ -449,14 +453,18 @@ class Bus:
 
         text = render(message)
         outcome = type_into_agent(
-            self.tmux, target.get("pane_id"), text, profile, self.lock_dir,
+            self.tmux,
+            target.get("pane_id"),
+            text,
+            profile,
+            self.lock_dir,
             still_wanted=lambda: message["id"] not in seen,
             on_typed=lambda: record_state("delivered"),
             on_uncertain=lambda why: record_state("uncertain", why),
             claim=Claim(message["id"], offset, probe_of(visible_text(text))),
             settle=lambda left, shown: self._settle(left, shown, seen),
             session=record.get("session") if record else None,
-        )  # fmt: skip
+        )
         if outcome.outcome == "skipped":
             return {**message, "state": "delivered", "reason": None}, True
         if outcome.outcome == "uncertain":
@@ -493,9 +501,10 @@ class Bus:
             self._record_state(left.message_id, "delivered", "its deliverer stopped halfway; the pane shows its text")
         else:
             self._record_state(
-                left.message_id, "uncertain",
+                left.message_id,
+                "uncertain",
                 "its deliverer stopped while typing it and the pane does not show it: not typed again",
-            )  # fmt: skip
+            )
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -529,7 +538,9 @@ class Bus:
         one waits."""
 
         def to_them(message: Msg) -> bool:
-            return message.get("recipient_agency") == agency and (agent is None or message.get("recipient_agent") == agent)
+            return message.get("recipient_agency") == agency and (
+                agent is None or message.get("recipient_agent") == agent
+            )
 
         found = self.newest(limit, to_them)
         reasons = {m["id"]: m.get("reason") for m in self.queued(agency, agent)}
@@ -549,7 +560,9 @@ class Newest:
         self.messages, self.more, self.end = messages, more, end
 
 
-def newest_messages(lines: Iterable[tuple[int, bytes]], limit: int | None, wanted: Callable[[Msg], bool] | None) -> Newest:
+def newest_messages(
+    lines: Iterable[tuple[int, bytes]], limit: int | None, wanted: Callable[[Msg], bool] | None
+) -> Newest:
     """`fold_history` read backwards: from the history's lines newest first, the newest `limit`
     messages `wanted` keeps, each folded with the state events after it — the same states
     fold_history gives them. Memory follows the lines read, which stop once `limit` are found."""
@@ -594,7 +607,9 @@ def newest_messages(lines: Iterable[tuple[int, bytes]], limit: int | None, wante
     return Newest(found[::-1], more=False, end=end or 0)
 
 
-def _fold_states(message: Message, states_newest_first: list[dict[str, Any]], spoke: dict[tuple[str, str], list[tuple[int, str]]]) -> Message:
+def _fold_states(
+    message: Message, states_newest_first: list[dict[str, Any]], spoke: dict[tuple[str, str], list[tuple[int, str]]]
+) -> Message:
     """A message with the state events that followed it, as fold_history applies them; a
     delivered one is acknowledged by its recipient's first message after the delivery."""
     delivered_at_offset = None
@@ -653,10 +668,14 @@ def fold_history(events: Iterable[dict[str, Any]]) -> list[Message]:
                     when = datetime.fromisoformat(event["time"])
                 except (KeyError, TypeError, ValueError):
                     continue  # as above
-                messages[current.id] = current.model_copy(update={"state": "delivered", "delivered_at": when, "reason": None})
+                messages[current.id] = current.model_copy(
+                    update={"state": "delivered", "delivered_at": when, "reason": None}
+                )
                 awaiting.setdefault((current.recipient_agency, current.recipient_agent), []).append(current.id)
             elif event.get("state") in ("uncertain", "dropped") and current.state == "queued":
-                messages[current.id] = current.model_copy(update={"state": event["state"], "reason": event.get("reason")})
+                messages[current.id] = current.model_copy(
+                    update={"state": event["state"], "reason": event.get("reason")}
+                )
     return list(messages.values())
 
 

@@ -16,16 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from tmux_agency.doors import registry as reg
-from tmux_agency.services.agent_state import program_state
-from tmux_agency.services.bus import HISTORY, payload_summary
-from tmux_agency.services.delivery import visible_text
-from tmux_agency.models.errors import AgencyError, WorldError
 from tmux_agency.doors.processes import ProcessTable
-from tmux_agency.services.programs import ProgramProfile, screen_state
-from tmux_agency.services.records import raw_records
 from tmux_agency.doors.registry import Registry
 from tmux_agency.doors.tmux import Tmux
 from tmux_agency.doors.workspace import Workspace
+from tmux_agency.models.errors import AgencyError, WorldError
+from tmux_agency.services.agent_state import program_state
+from tmux_agency.services.bus import HISTORY, payload_summary
+from tmux_agency.services.delivery import visible_text
+from tmux_agency.services.programs import ProgramProfile, screen_state
+from tmux_agency.services.records import raw_records
 
 AgentState = str  # dialog | needs-you | busy | waiting | idle | running | down | unknown
 FEED_TEXT = 400  # characters of a message the feed keeps: what one line can show
@@ -180,11 +180,15 @@ class Dashboard:
         budget = [first]  # captures left when the caller named no panes
         # First what every agent runs (from the pane list and /proc); then, in one tmux call,
         # the screens of the running agents that are wanted, whose text tells their state.
-        looked_at: list[tuple[dict, list[tuple[dict, ProgramProfile | None, str]]]] = []  # state "look": its screen decides
+        looked_at: list[
+            tuple[dict, list[tuple[dict, ProgramProfile | None, str]]]
+        ] = []  # state "look": its screen decides
         for record in sorted(records, key=lambda r: r["name"]):
             found: list[tuple[dict, ProgramProfile | None, str]] = []
             for agent in record.get("agents", []):
-                state, profile, why = program_state(self.ws, record.get("session"), agent.get("pane_id"), agent["program"], panes, table)
+                state, profile, why = program_state(
+                    self.ws, record.get("session"), agent.get("pane_id"), agent["program"], panes, table
+                )
                 if why:
                     self.profile_error = why
                 # A running program's screen tells more (busy, idle, a dialog): "look" at it.
@@ -204,7 +208,9 @@ class Dashboard:
                         coordinator=bool(agent.get("is_coordinator")),
                         pane_id=agent.get("pane_id"),
                         program=agent["program"],
-                        state=detect_state(profile, screens.get(agent["pane_id"], "")) if state == "look" and profile else state,
+                        state=detect_state(profile, screens.get(agent["pane_id"], ""))
+                        if state == "look" and profile
+                        else state,
                         queued=queued.get((record["name"], agent["name"]), 0),
                     )
                     for agent, profile, state in found
@@ -311,7 +317,9 @@ def _readable(name: str) -> Iterator[None]:
     try:
         yield
     except (KeyError, TypeError, AttributeError) as exc:
-        raise WorldError(f"registry/{name} has an entry the control room cannot read ({type(exc).__name__}: {exc})") from None
+        raise WorldError(
+            f"registry/{name} has an entry the control room cannot read ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def _approval_view(doc: dict[str, Any]) -> ApprovalView:
@@ -347,4 +355,3 @@ def registry_file_kind(path: str | Path) -> str | None:
         reg.TASKS: "tasks",
         reg.APPROVALS: "approvals",
     }.get(name)
-

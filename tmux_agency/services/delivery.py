@@ -26,8 +26,8 @@ import time
 from contextlib import contextmanager
 
 from tmux_agency.doors.processes import ProcessTable
-from tmux_agency.services.programs import STATE_LINES, classify, program_running, takes_text
 from tmux_agency.doors.tmux import pane_died
+from tmux_agency.services.programs import STATE_LINES, classify, program_running, takes_text
 
 TYPE_CHECKING = False  # not typing's: agent commands skip its import (see registry.py)
 if TYPE_CHECKING:
@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Literal
 
-    from tmux_agency.services.programs import ProgramProfile
     from tmux_agency.doors.tmux import Tmux
+    from tmux_agency.services.programs import ProgramProfile
 
     Outcome = Literal["delivered", "agent-down", "dialog", "held", "not-accepted", "uncertain", "skipped"]
 
@@ -307,7 +307,10 @@ def _type(tmux: Tmux, pane_id: str, pid: int, shown: str, profile: ProgramProfil
         if tmux.paste_if_alive(pane_id, pid, shown, bracketed) is None:
             return Delivery("agent-down", f"the agent's program in pane {pane_id} ended just before its text was typed")
         if not _seen_in_input(tmux, pane_id, probe_of(shown), profile):
-            return Delivery("held", f"the text was pasted into pane {pane_id} but never showed in its input: not submitted (look at the pane)")
+            return Delivery(
+                "held",
+                f"the text was pasted into pane {pane_id} but never showed in its input: not submitted (look at the pane)",
+            )
         time.sleep(profile.submit_delay_ms / 1000)
         before = tmux.fingerprint(pane_id)  # the Enter must change the screen from the pasted one
         if (dialog := _dialog_shown(profile, before)) is not None:
@@ -337,7 +340,9 @@ def _type(tmux: Tmux, pane_id: str, pid: int, shown: str, profile: ProgramProfil
             changed = _wait_for_change(tmux, pane_id, before, VERIFY_TIMEOUT_S)
         if changed is None:
             # Typed, but never seen: typing it again could make it arrive twice.
-            return Delivery("uncertain", f"typed into pane {pane_id}, which showed no sign of it (even after a second Enter)")
+            return Delivery(
+                "uncertain", f"typed into pane {pane_id}, which showed no sign of it (even after a second Enter)"
+            )
     if pane_died(changed):  # the change seen is the program's end, not the text's arrival
         return Delivery("uncertain", f"the agent's program ended right after its text was typed into pane {pane_id}")
     return Delivery("delivered")

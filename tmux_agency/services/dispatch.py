@@ -20,7 +20,9 @@ def _silent(_: str) -> None:
     pass
 
 
-def dispatch_pass(ws: Workspace, tmux: Tmux, now: datetime | None = None, report: Callable[[str], None] = _silent) -> None:
+def dispatch_pass(
+    ws: Workspace, tmux: Tmux, now: datetime | None = None, report: Callable[[str], None] = _silent
+) -> None:
     """Send due check-ins, deliver queued messages and send ready tasks, once; `report` gets one
     line for each thing that went out."""
     from tmux_agency.services.tasks.lifecycle import dispatch_ready

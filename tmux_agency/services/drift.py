@@ -32,10 +32,10 @@ from pathlib import Path
 
 from tmux_agency.doors import git
 from tmux_agency.doors import registry as reg
+from tmux_agency.doors.workspace import Workspace
 from tmux_agency.models.errors import AgencyError
 from tmux_agency.models.schema import utcnow
 from tmux_agency.services.records import registry_of
-from tmux_agency.doors.workspace import Workspace
 
 SHOWN = 20  # commits listed per branch; the count says how many there are
 
@@ -103,7 +103,10 @@ def note_baseline(ws: Workspace, why: str, branch: str | None = None, commit: st
     with registry.lock(reg.BASE_LOG):  # check and append as one step: two creates at once add one
         if any(r.get("branch") == branch for r in _records(ws)):
             return
-        registry.append_line(reg.BASE_LOG, {"kind": "baseline", "branch": branch, "commit": commit, "why": why, "at": utcnow().isoformat()})
+        registry.append_line(
+            reg.BASE_LOG,
+            {"kind": "baseline", "branch": branch, "commit": commit, "why": why, "at": utcnow().isoformat()},
+        )
 
 
 def note_approval(ws: Workspace, approval: int, branch: str, before: str, merged: str, brought: str) -> None:
@@ -115,10 +118,18 @@ def note_approval(ws: Workspace, approval: int, branch: str, before: str, merged
     parents = git.git(project, "rev-parse", f"{merged}^1").stdout.strip()
     clean = drift is None and parents == before  # nothing slipped in between
     new = [c["sha"] for c in git.commits(project, brought, excluding=[before])]
-    registry_of(ws).append_line(reg.BASE_LOG, {
-        "kind": "approval", "branch": branch, "commit": merged, "approval": approval, "brought": new,
-        "clean": clean, "at": utcnow().isoformat(),
-    })  # fmt: skip
+    registry_of(ws).append_line(
+        reg.BASE_LOG,
+        {
+            "kind": "approval",
+            "branch": branch,
+            "commit": merged,
+            "approval": approval,
+            "brought": new,
+            "clean": clean,
+            "at": utcnow().isoformat(),
+        },
+    )
 
 
 def accept(ws: Workspace, branch: str | None = None) -> dict:

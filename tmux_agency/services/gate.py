@@ -74,7 +74,9 @@ def check(agency_sessions: set[str], pid: int | None = None) -> None:
     """Raise UsageError (one line) unless the process `pid` (default: this one) is a human's."""
     named = os.environ.get("TMUX_AGENCY_AGENCY") if pid is None else None
     if named:
-        raise UsageError(f"approvals are for humans: this environment names agency {named}, and agents cannot approve or reject work")
+        raise UsageError(
+            f"approvals are for humans: this environment names agency {named}, and agents cannot approve or reject work"
+        )
     try:
         why = refusal(ancestry(os.getpid() if pid is None else pid), _Facts(agency_sessions))
     except Unclear as exc:
@@ -151,7 +153,9 @@ class _Facts:
             server = _query(path)
             if server is not None and server.pid == pid:
                 return server
-        raise Unclear(f"the tmux server above this process (pid {pid}) does not answer, so the gate cannot tell who asks")
+        raise Unclear(
+            f"the tmux server above this process (pid {pid}) does not answer, so the gate cannot tell who asks"
+        )
 
     def _listening(self, pid: int) -> list[str]:
         inodes = []

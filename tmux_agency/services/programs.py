@@ -15,8 +15,8 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from tmux_agency.models.errors import UsageError
 from tmux_agency.doors.processes import ProcessTable
+from tmux_agency.models.errors import UsageError
 
 TYPE_CHECKING = False  # not typing's: agent commands skip its import (see registry.py)
 if TYPE_CHECKING:
@@ -178,11 +178,21 @@ class ProgramProfile:
             if not isinstance(data.get(key), str) or not data[key]:
                 raise fail(f"field {key!r} must be a non-empty string")
         checks: dict[str, type | tuple[type, ...]] = {
-            "description": str, "start": (str, type(None)), "ready": (str, type(None)),
-            "startup_delay_s": (int, float), "paste": str, "submit_keys": list, "submit_delay_ms": int,
-            "accepts_messages": bool, "accepts_while_busy": bool, "input_echo": bool, "pasted": (str, type(None)),
-            "states": dict, "dialogs": list, "unset_env": list,
-        }  # fmt: skip
+            "description": str,
+            "start": (str, type(None)),
+            "ready": (str, type(None)),
+            "startup_delay_s": (int, float),
+            "paste": str,
+            "submit_keys": list,
+            "submit_delay_ms": int,
+            "accepts_messages": bool,
+            "accepts_while_busy": bool,
+            "input_echo": bool,
+            "pasted": (str, type(None)),
+            "states": dict,
+            "dialogs": list,
+            "unset_env": list,
+        }
         for key, kind in checks.items():
             if key in data and (not isinstance(data[key], kind) or isinstance(data[key], bool) and kind is not bool):
                 raise fail(f"field {key!r} has the wrong type")
@@ -195,13 +205,18 @@ class ProgramProfile:
             raise fail(f"field 'paste' must be one of {', '.join(PASTE_MODES)}")
         keys = data.get("submit_keys", ["Enter"])
         if not keys or not all(isinstance(k, str) and re.match(_KEY, k) for k in keys):
-            raise fail("field 'submit_keys' must list tmux key names, e.g. [\"Enter\"] or [\"Escape\", \"Enter\"]")
+            raise fail('field \'submit_keys\' must list tmux key names, e.g. ["Enter"] or ["Escape", "Enter"]')
         if not all(isinstance(n, str) and _ENV_NAME.fullmatch(n) for n in data.get("unset_env", [])):
             raise fail("field 'unset_env' must list environment variable names, e.g. [\"CI\"]")
         for state, patterns in data.get("states", {}).items():
             if state not in STATES or not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
                 raise fail(f"states.{state} must be one of {STATES} with a list of patterns")
-        patterns = [("command", data["command"]), ("process", data["process"]), ("ready", data.get("ready")), ("pasted", data.get("pasted"))]
+        patterns = [
+            ("command", data["command"]),
+            ("process", data["process"]),
+            ("ready", data.get("ready")),
+            ("pasted", data.get("pasted")),
+        ]
         patterns += [(f"states.{s}", p) for s, ps in data.get("states", {}).items() for p in ps]
         seen: set[str] = set()
         for index, dialog in enumerate(data.get("dialogs", [])):
@@ -331,7 +346,9 @@ def _match(command: str, folder: str | None, signature: tuple[tuple[str, int, in
 def all_profiles(home: str | os.PathLike[str] | None = None) -> tuple[ProgramProfile, ...]:
     """Every profile in force for the workspace at `home`, each checked in full."""
     folder = user_profiles_dir(home)
-    return tuple(ProgramProfile.from_dict(data, source=str(path)) for path, data in _candidates(folder, _signature(folder)))
+    return tuple(
+        ProgramProfile.from_dict(data, source=str(path)) for path, data in _candidates(folder, _signature(folder))
+    )
 
 
 # --- what a pane shows -------------------------------------------------------------------------
@@ -386,7 +403,9 @@ def classify(profile: ProgramProfile, screen: str) -> Reading:
         return Reading("exited", "tmux: the pane is dead (its program exited)")
     for index, dialog in enumerate(profile.dialogs):
         if dialog.shows_on(screen):
-            return Reading(f"dialog:{dialog.name}", f"dialogs[{index}] {dialog.name!r}: {' + '.join(dialog.match)}", dialog)
+            return Reading(
+                f"dialog:{dialog.name}", f"dialogs[{index}] {dialog.name!r}: {' + '.join(dialog.match)}", dialog
+            )
     text = _bottom(screen, STATE_LINES)
     for state in ("waiting", "busy"):
         for pattern in profile.states.get(state, ()):

@@ -7,10 +7,10 @@ record was validated when it was written.
 from __future__ import annotations
 
 from tmux_agency.doors import registry as reg
-from tmux_agency.models.errors import UsageError, WorldError
-from tmux_agency.models.names import COORDINATOR_ALIAS
 from tmux_agency.doors.registry import Registry
 from tmux_agency.doors.workspace import Workspace, validate_name
+from tmux_agency.models.errors import UsageError, WorldError
+from tmux_agency.models.names import COORDINATOR_ALIAS
 
 TYPE_CHECKING = False  # not typing's: agent commands skip its import (see registry.py)
 if TYPE_CHECKING:
@@ -26,8 +26,8 @@ def registry_of(ws: Workspace) -> Registry:
 def load_records(ws: Workspace) -> list[AgencyRecord]:
     from pydantic import ValidationError
 
-    from tmux_agency.models.schema import AgencyRecord
     from tmux_agency.doors.workspace import first_validation_error
+    from tmux_agency.models.schema import AgencyRecord
 
     docs = registry_of(ws).documents(reg.AGENCIES)
     try:

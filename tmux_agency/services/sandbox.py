@@ -26,11 +26,11 @@ from pathlib import Path
 
 from tmux_agency.doors import git
 from tmux_agency.doors.activity import log_activity
+from tmux_agency.doors.tmux import Tmux
+from tmux_agency.doors.workspace import Workspace
 from tmux_agency.models.errors import UsageError, WorldError
 from tmux_agency.models.schema import SuiteCounts
 from tmux_agency.services.records import get_record
-from tmux_agency.doors.tmux import Tmux
-from tmux_agency.doors.workspace import Workspace
 
 Progress = Callable[[str], None]
 
@@ -187,10 +187,14 @@ def deploy(
         raise UsageError(f"{branch!r} is the base branch: deploy a feature branch")
     command = test_command or record.spec.sandbox.test_command
     if not command:
-        raise UsageError(f"{agency} has no test command: set sandbox.test_command in agency.json or pass --test-command")
+        raise UsageError(
+            f"{agency} has no test command: set sandbox.test_command in agency.json or pass --test-command"
+        )
     dirty = git.is_dirty(project)
     if dirty:
-        raise UsageError(f"the project repository {project} has uncommitted changes ({', '.join(dirty[:3])}): commit or stash them")
+        raise UsageError(
+            f"the project repository {project} has uncommitted changes ({', '.join(dirty[:3])}): commit or stash them"
+        )
     tmux.check_installed()
 
     slug = slug_for(agency, branch)
@@ -223,7 +227,9 @@ def deploy(
             tmux.run_in_shell(tests_pane, f"tail -n +1 -f {shlex.quote(str(log))}")
             demo_pane = tmux.new_window(session, "demo", str(worktree), sandbox_env)
             monitor_pane = tmux.new_window(session, "monitor", str(worktree), sandbox_env)
-            tmux.run_in_shell(monitor_pane, f"git log --oneline -5 {shlex.quote(branch)}; git diff --stat {shlex.quote(base)}...HEAD")
+            tmux.run_in_shell(
+                monitor_pane, f"git log --oneline -5 {shlex.quote(branch)}; git diff --stat {shlex.quote(base)}...HEAD"
+            )
             progress(f"{agency}: testing {branch} in {worktree} ({command})")
             run = run_tests(command, worktree, env, log, settings.test_timeout_s)
             files, added, removed = git.diff_stat(project, base, branch)
@@ -244,9 +250,21 @@ def deploy(
             + (" (timed out)" if run.exit_code is None else ""),
         )
         return Deployment(
-            agency, branch, base, slug, worktree, data_dir, port, session, run,
-            files, added, removed, demo_url, git.commit_of(project, branch),
-        )  # fmt: skip
+            agency,
+            branch,
+            base,
+            slug,
+            worktree,
+            data_dir,
+            port,
+            session,
+            run,
+            files,
+            added,
+            removed,
+            demo_url,
+            git.commit_of(project, branch),
+        )
 
 
 def _pane_of(tmux: Tmux, session: str, window: str) -> str:

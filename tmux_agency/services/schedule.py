@@ -17,14 +17,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tmux_agency.doors import registry as reg
-from tmux_agency.services.bus import MAX_TEXT, Bus, sender_from_env
-from tmux_agency.models.errors import AgencyError, UsageError
-from tmux_agency.models.schema import Checkin, utcnow
-from tmux_agency.models.names import COORDINATOR_ALIAS
-from tmux_agency.services.records import raw_agent, raw_record
 from tmux_agency.doors.registry import Registry, Table
 from tmux_agency.doors.tmux import Tmux
 from tmux_agency.doors.workspace import Workspace, validate_name
+from tmux_agency.models.errors import AgencyError, UsageError
+from tmux_agency.models.names import COORDINATOR_ALIAS
+from tmux_agency.models.schema import Checkin, utcnow
+from tmux_agency.services.bus import MAX_TEXT, Bus, sender_from_env
+from tmux_agency.services.records import raw_agent, raw_record
 
 SCHEDULE = reg.SCHEDULE
 SENDER = (None, "scheduler")
@@ -154,8 +154,8 @@ def list_checkins(ws: Workspace) -> list[Checkin]:
     """Every scheduled check-in, the next due first."""
     from pydantic import ValidationError
 
-    from tmux_agency.models.errors import WorldError
     from tmux_agency.doors.workspace import first_validation_error
+    from tmux_agency.models.errors import WorldError
 
     try:
         items = [Checkin.model_validate(doc) for doc in _registry(ws).documents(SCHEDULE)]
@@ -210,7 +210,9 @@ def ensure_commit_reminder(ws: Workspace, agency: str, now: datetime | None = No
     for item in list_checkins(ws):
         if item.kind == "commit-reminder" and item.agency == agency:
             return None
-    return add_checkin(ws, agency, text, every_s=max(every, MIN_EVERY_S), now=now, kind="commit-reminder", created_by="tmux-agency")
+    return add_checkin(
+        ws, agency, text, every_s=max(every, MIN_EVERY_S), now=now, kind="commit-reminder", created_by="tmux-agency"
+    )
 
 
 # --- dispatching ---------------------------------------------------------------------------------
@@ -259,7 +261,11 @@ def dispatch_due(ws: Workspace, tmux: Tmux, now: datetime | None = None) -> list
     for item in sorted(claimed, key=lambda c: (c.due, c.id)):
         result: dict[str, Any] = {"id": item.id, "agency": item.agency, "agent": item.agent, "text": item.text}
         if item.last_message_id and item.last_message_id in waiting:
-            result.update(state="skipped", message_id=None, reason=f"the last one ({item.last_message_id}) still waits for its agent")
+            result.update(
+                state="skipped",
+                message_id=None,
+                reason=f"the last one ({item.last_message_id}) still waits for its agent",
+            )
         else:
             try:
                 message = bus.send(item.agency, item.agent, item.text, sender=SENDER).messages[0]
@@ -268,7 +274,9 @@ def dispatch_due(ws: Workspace, tmux: Tmux, now: datetime | None = None) -> list
             else:
                 result.update(state=message["state"], message_id=message["id"], reason=message.get("reason"))
         results.append(result)
-    _record_outcomes(registry, [(c, r) for c, r in zip(sorted(claimed, key=lambda c: (c.due, c.id)), results) if c.every_s])
+    _record_outcomes(
+        registry, [(c, r) for c, r in zip(sorted(claimed, key=lambda c: (c.due, c.id)), results) if c.every_s]
+    )
     return results
 
 

@@ -27,6 +27,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+
 @dataclass(frozen=True)
 class Candidate:
     """One agency as selection sees it."""

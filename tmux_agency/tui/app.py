@@ -10,9 +10,9 @@ from __future__ import annotations
 import gc
 import threading
 from collections.abc import Callable, Iterable
-from typing import ClassVar
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import ClassVar
 
 from rich.text import Text
 from textual import work
@@ -22,11 +22,19 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
-from tmux_agency.services.dashboard import AgencyView, AgentView, ApprovalView, Dashboard, HistoryWindow, registry_file_kind
-from tmux_agency.models.errors import AgencyError, WorldError
 from tmux_agency.doors.tmux import Tmux
-from tmux_agency.tui.screens.dialogs import ConfirmScreen, HelpScreen, PromptScreen, RejectScreen
+from tmux_agency.doors.workspace import Workspace
+from tmux_agency.models.errors import AgencyError, WorldError
+from tmux_agency.services.dashboard import (
+    AgencyView,
+    AgentView,
+    ApprovalView,
+    Dashboard,
+    HistoryWindow,
+    registry_file_kind,
+)
 from tmux_agency.tui import keys
+from tmux_agency.tui.screens.dialogs import ConfirmScreen, HelpScreen, PromptScreen, RejectScreen
 from tmux_agency.tui.screens.main import ControlRoomScreen
 from tmux_agency.tui.screens.new_agency import NewAgencyScreen
 from tmux_agency.tui.widgets.agencies import AgencyList
@@ -34,7 +42,6 @@ from tmux_agency.tui.widgets.approvals import ApprovalQueue
 from tmux_agency.tui.widgets.feed import MessageFeed
 from tmux_agency.tui.widgets.metrics import MetricsPanel
 from tmux_agency.tui.widgets.taskgraph import TaskGraph
-from tmux_agency.doors.workspace import Workspace
 
 DISPATCH_S = 5.0  # due check-ins and queued messages: a person's scale, not a tight loop
 BASE_CHECK_S = 5.0  # the base branch moving behind the gate's back: git, not the registry, says so
@@ -147,7 +154,15 @@ class ControlRoom(App[None]):
             # while it runs, as they do under `tmux-agency run`.
             self.set_interval(DISPATCH_S, self.dispatch)
 
-    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None, markup: bool = False) -> None:
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity="information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
         """Notifications say what went wrong in words the world chose (a branch, a commit, tmux's
         own message): shown as they are, never read as markup."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
@@ -236,11 +251,18 @@ class ControlRoom(App[None]):
         self._update_title()
         for drift in drifts:
             if (drift.branch, drift.rewritten, *(c["sha"] for c in drift.commits)) not in seen:
-                self.notify(f"⚠ {drift.headline()}. See the approvals pane.", title="Behind the gate's back", severity="error", timeout=30)
+                self.notify(
+                    f"⚠ {drift.headline()}. See the approvals pane.",
+                    title="Behind the gate's back",
+                    severity="error",
+                    timeout=30,
+                )
 
     def _title_approvals(self) -> None:
         queue = self.query_one(ApprovalQueue)
-        queue.border_title = f"Approvals ({len(queue.items)})" + (" · ⚠ base moved without approval" if self.drifts else "")
+        queue.border_title = f"Approvals ({len(queue.items)})" + (
+            " · ⚠ base moved without approval" if self.drifts else ""
+        )
 
     def refresh_approvals(self) -> None:
         try:
@@ -304,7 +326,9 @@ class ControlRoom(App[None]):
                 continue
             if agent and not (row.sender.endswith(f"/{agent}") or row.recipient == agent):
                 continue
-            found.append(Text.assemble((f"{row.time.astimezone():%H:%M}", "dim"), f" {row.type} {row.text_after_type[:60]}"))
+            found.append(
+                Text.assemble((f"{row.time.astimezone():%H:%M}", "dim"), f" {row.type} {row.text_after_type[:60]}")
+            )
             if len(found) == count:
                 break
         return list(reversed(found))
@@ -365,7 +389,9 @@ class ControlRoom(App[None]):
 
     def _tmux_ready(self, what: str) -> bool:
         if self.dashboard.tmux_error:
-            self.notify(f"Cannot {what}: {self.dashboard.tmux_error}. Start tmux (or restore) and try again.", severity="error")
+            self.notify(
+                f"Cannot {what}: {self.dashboard.tmux_error}. Start tmux (or restore) and try again.", severity="error"
+            )
             return False
         return True
 
@@ -378,7 +404,9 @@ class ControlRoom(App[None]):
             self.call_from_thread(self.notify, f"{description}: {exc}", severity="error", timeout=8)
             return
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
-            self.call_from_thread(self.notify, f"{description}: {type(exc).__name__}: {exc}", severity="error", timeout=8)
+            self.call_from_thread(
+                self.notify, f"{description}: {type(exc).__name__}: {exc}", severity="error", timeout=8
+            )
             return
         self.call_from_thread(self.notify, done)
         self.call_from_thread(self.refresh_approvals)
@@ -396,10 +424,17 @@ class ControlRoom(App[None]):
 
                 self.run_service(
                     f"approve #{item.id}",
-                    lambda: f"Approved #{approve(self.ws, self.tmux, item.id).id}: {item.branch} merged into {item.base}",
+                    lambda: (
+                        f"Approved #{approve(self.ws, self.tmux, item.id).id}: {item.branch} merged into {item.base}"
+                    ),
                 )
 
-        self.push_screen(ConfirmScreen(f"Approve #{item.id} {item.agency}: {item.title}?\nThis merges {item.branch} into {item.base}."), decided)
+        self.push_screen(
+            ConfirmScreen(
+                f"Approve #{item.id} {item.agency}: {item.title}?\nThis merges {item.branch} into {item.base}."
+            ),
+            decided,
+        )
 
     def action_reject(self) -> None:
         item = self.approval
@@ -420,13 +455,19 @@ class ControlRoom(App[None]):
                 feedback, shown = answer
                 self.run_service(
                     f"reject #{item.id}",
-                    lambda: f"Rejected #{reject(self.ws, self.tmux, item.id, feedback, shown=shown, when=when).id}: feedback sent to {item.agency}",
+                    lambda: (
+                        f"Rejected #{reject(self.ws, self.tmux, item.id, feedback, shown=shown, when=when).id}: feedback sent to {item.agency}"
+                    ),
                 )
 
         now = self.clock()
         when = now.astimezone(timezone.utc) if now.tzinfo else now.astimezone().astimezone(timezone.utc)
         self.push_screen(
-            RejectScreen(f"Reject #{item.id} {item.agency}: {item.title}", lambda text: lesson_line(full, text, when), item.agency),
+            RejectScreen(
+                f"Reject #{item.id} {item.agency}: {item.title}",
+                lambda text: lesson_line(full, text, when),
+                item.agency,
+            ),
             rejected,
         )
 
@@ -489,7 +530,9 @@ class ControlRoom(App[None]):
             if yes:
                 from tmux_agency.services.agencies import kill_agency
 
-                self.run_service(f"kill {agency.name}", lambda: f"Killed {kill_agency(self.ws, self.tmux, agency.name).record.name}")
+                self.run_service(
+                    f"kill {agency.name}", lambda: f"Killed {kill_agency(self.ws, self.tmux, agency.name).record.name}"
+                )
 
         self.push_screen(ConfirmScreen(f"Kill {agency.name}? Its tmux session stops; its files stay."), decided)
 
@@ -558,7 +601,9 @@ class ControlRoom(App[None]):
             yield SystemCommand(title, description, getattr(self, f"action_{action}"))
 
 
-def snapshot(ws: Workspace, tmux: Tmux, path: Path, size: tuple[int, int], clock: Callable[[], datetime] | None = None) -> None:
+def snapshot(
+    ws: Workspace, tmux: Tmux, path: Path, size: tuple[int, int], clock: Callable[[], datetime] | None = None
+) -> None:
     """Render the control room headless to an SVG and exit: CI's mode, and how screenshots are made."""
     app = ControlRoom(ws, tmux, watch=False, clock=clock, load_older=False)
 

@@ -22,22 +22,69 @@ class Key:
 KEYS = (
     Key("tab", "move between panes", bar="pane", help_shown="tab[/b] / [b]shift+tab"),
     Key("↑ ↓", "select an agency, agent or approval; scroll the feed and the task graph"),
-    Key("enter", "jump to the selected agent's pane (outside tmux: attach; detach to come back)", action="jump", bar="jump",
-        palette=("Jump to pane", "Go to the selected agent's tmux pane")),  # fmt: skip
-    Key("a", "approve the selected approval (asks to confirm; merges the branch)", action="approve", binding="a", bar="approve",
-        palette=("Approve", "Approve the selected work (merge it)")),  # fmt: skip
-    Key("r", "reject it, with feedback that goes back to the agency", action="reject", binding="r", bar="reject",
-        palette=("Reject", "Reject the selected work with feedback")),  # fmt: skip
-    Key("m", "send a message to the selected agent (or the agency's coordinator)", action="message", binding="m", bar="message",
-        palette=("Send message", "Send a message to the selected agent")),  # fmt: skip
-    Key("d", "deploy a branch of the selected agency to the sandbox", action="deploy", binding="d", bar="deploy",
-        palette=("Deploy", "Test a branch of the selected agency in the sandbox")),  # fmt: skip
-    Key("n", "create an agency from a template", action="new_agency", binding="n", bar="new",
-        palette=("Create agency", "Start an agency from a template")),  # fmt: skip
-    Key("k", "kill the selected agency (asks to confirm)", action="kill_agency", binding="k", bar="kill",
-        palette=("Kill agency", "Stop the selected agency")),  # fmt: skip
-    Key("/", "filter the message feed: words, agency:NAME, type:TASK · escape clears", action="filter", binding="slash", bar="filter",
-        palette=("Filter feed", "Filter the message feed")),  # fmt: skip
+    Key(
+        "enter",
+        "jump to the selected agent's pane (outside tmux: attach; detach to come back)",
+        action="jump",
+        bar="jump",
+        palette=("Jump to pane", "Go to the selected agent's tmux pane"),
+    ),
+    Key(
+        "a",
+        "approve the selected approval (asks to confirm; merges the branch)",
+        action="approve",
+        binding="a",
+        bar="approve",
+        palette=("Approve", "Approve the selected work (merge it)"),
+    ),
+    Key(
+        "r",
+        "reject it, with feedback that goes back to the agency",
+        action="reject",
+        binding="r",
+        bar="reject",
+        palette=("Reject", "Reject the selected work with feedback"),
+    ),
+    Key(
+        "m",
+        "send a message to the selected agent (or the agency's coordinator)",
+        action="message",
+        binding="m",
+        bar="message",
+        palette=("Send message", "Send a message to the selected agent"),
+    ),
+    Key(
+        "d",
+        "deploy a branch of the selected agency to the sandbox",
+        action="deploy",
+        binding="d",
+        bar="deploy",
+        palette=("Deploy", "Test a branch of the selected agency in the sandbox"),
+    ),
+    Key(
+        "n",
+        "create an agency from a template",
+        action="new_agency",
+        binding="n",
+        bar="new",
+        palette=("Create agency", "Start an agency from a template"),
+    ),
+    Key(
+        "k",
+        "kill the selected agency (asks to confirm)",
+        action="kill_agency",
+        binding="k",
+        bar="kill",
+        palette=("Kill agency", "Stop the selected agency"),
+    ),
+    Key(
+        "/",
+        "filter the message feed: words, agency:NAME, type:TASK · escape clears",
+        action="filter",
+        binding="slash",
+        bar="filter",
+        palette=("Filter feed", "Filter the message feed"),
+    ),
     Key("ctrl+p", "command palette: every action", bar="palette", help_shown="ctrl+p"),
     Key("?", "this help", action="help", binding="question_mark", bar="help", palette=("Keys", "Show every key")),
     Key("q", "quit", action="quit", binding="q", bar="quit"),
@@ -56,7 +103,9 @@ def bindings() -> list[Binding]:
     bound = [k for k in KEYS if k.binding]
     first = [k for k in bound if k.action in ("quit", "help")]
     first.sort(key=lambda k: k.action != "quit")
-    return [Binding(k.binding or "", k.action or "", k.bar or k.shown) for k in first + [k for k in bound if k not in first]] + list(HIDDEN)
+    return [
+        Binding(k.binding or "", k.action or "", k.bar or k.shown) for k in first + [k for k in bound if k not in first]
+    ] + list(HIDDEN)
 
 
 def key_bar() -> str:

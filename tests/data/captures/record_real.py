@@ -96,7 +96,7 @@ def run(scenario: Scenario, out: Path, api_url: str) -> list[str]:
         # tmux gives a new session the PATH of the client that created it, whatever -e says:
         # `env` sets the clean one.
         command = ["/usr/bin/env", f"PATH={env['PATH']}", "/bin/sh", "-c",
-                   'tmux set-option -p -t "$TMUX_PANE" remain-on-exit on; exec "$@"', "rec", str(executable), *scenario.args]  # fmt: skip
+                   'tmux set-option -p -t "$TMUX_PANE" remain-on-exit on; exec "$@"', "rec", str(executable), *scenario.args]
         env_args = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
         tmux("kill-session", "-t", "=rec")
         tmux("new-session", "-d", "-s", "rec", "-x", str(WIDTH), "-y", str(HEIGHT), "-c", str(project), *env_args, "--", *command)
@@ -213,13 +213,13 @@ def claude_scenarios(marker: str) -> list[Scenario]:
             Step(PROMPT, "idle-after-refusal", paste="/exit"),
             Step(r"^❯\s/exit", keys=["Enter"]),
             Step(EXITED, "exited"),
-        ]),  # fmt: skip
+        ]),
         # Auto mode (the default of this version): no "? for shortcuts" under the prompt.
         Scenario("claude", [], env=CLAUDE_ENV, home_files=ONBOARDED, variant="auto-mode", steps=[
             *trust_and_key[:1],
             Step(r"Detected a custom API key", keys=["Up", "Enter"]),
             Step(r"auto mode on", "idle"),
-        ]),  # fmt: skip
+        ]),
         # A first run with no network: its connectivity check fails and it exits.
         Scenario("claude", [], env=CLAUDE_ENV, variant="first-run-offline", steps=[Step(EXITED, "exited")]),
     ]
@@ -254,7 +254,7 @@ def codex_scenarios(marker: str) -> list[Scenario]:
             Step(CODEX_COMPOSER, literal="/quit"),
             Step(r"^› /quit", keys=["Enter"]),
             Step(EXITED, "exited"),
-        ]),  # fmt: skip
+        ]),
         # Not signed in: the sign-in screens; the key typed into its box is saved as the key.
         Scenario("codex", [], steps=[
             Step(r"Sign in with ChatGPT", "dialog-sign-in", keys=["Down", "Down"]),
@@ -263,7 +263,7 @@ def codex_scenarios(marker: str) -> list[Scenario]:
             Step(r"Paste or type your API key", "dialog-api-key", literal="sk-dummy-recorder-key", settle=1.5),
             Step(r"sk-dummy-recorder-key", keys=["Enter"], settle=1.0),
             Step(r"Trust this folder\?"),
-        ]),  # fmt: skip
+        ]),
         # Against the stand-in's Responses API (a model provider of its own: no sign-in): a reply,
         # a command it asks to run outside its sandbox (its default is "Yes, proceed": Esc
         # refuses, and the recorder checks it did not run), and an HTTP 400.
@@ -282,7 +282,7 @@ def codex_scenarios(marker: str) -> list[Scenario]:
                  literal="/quit"),
             Step(r"^› /quit", keys=["Enter"]),
             Step(EXITED),
-        ]),  # fmt: skip
+        ]),
     ]
 
 
@@ -316,7 +316,7 @@ def gemini_scenarios(marker: str) -> list[Scenario]:
                  "idle-after-error", literal="/quit", timeout=900),
             Step(r"^ > /quit", keys=["Enter"]),
             Step(EXITED, "exited"),
-        ]),  # fmt: skip
+        ]),
         # Against the stand-in's Gemini API: a reply, a shell command it asks to run (its default
         # is "Allow once": Esc refuses, and the recorder checks it did not run), a reply as it
         # streams in, and an HTTP 400.
@@ -336,7 +336,7 @@ def gemini_scenarios(marker: str) -> list[Scenario]:
             Step(r"API Error[\s\S]*" + GEMINI_INPUT, "idle-after-error.http-400", literal="/quit"),
             Step(r"^ > /quit", keys=["Enter"]),
             Step(EXITED),
-        ]),  # fmt: skip
+        ]),
     ]
 
 
@@ -369,14 +369,14 @@ def aider_scenarios(marker: str) -> list[Scenario]:
             Step(r"Retrying in [\d.]+ seconds", "busy.retrying"),
             Step(r"down or overloaded\.\n+" + AIDER_PROMPT[1:], "idle-after-error", literal="/exit", keys=["Enter"], timeout=180),
             Step(EXITED, "exited"),
-        ]),  # fmt: skip
+        ]),
         # No key at all: it offers to sign in to OpenRouter ("Yes" opens a browser and waits).
         Scenario("aider", ["--no-check-update"], home_files=AIDER_ANALYTICS_ANSWERED, steps=[
             Step(gitignore.wait, keys=["y", "Enter"]),
             Step(r"Login to OpenRouter or create a free account\? " + AIDER_QUESTION, "dialog-login", keys=["n", "Enter"]),
             Step(r"Open documentation URL for more info\? " + AIDER_QUESTION, "dialog-question.open-docs", keys=["n", "Enter"]),
             Step(EXITED, "exited.no-key"),
-        ]),  # fmt: skip
+        ]),
         # Against the stand-in's Chat Completions API: a reply, a shell command it offers to run
         # (its default answer is Yes: "No" is chosen, and the recorder checks the command did not
         # run), and a reply as it streams in: no sign of work on screen then, so no rule may
@@ -396,7 +396,7 @@ def aider_scenarios(marker: str) -> list[Scenario]:
             Step(r"^Understood: slow: tell\b", "unknown.streaming"),
             Step(r"Understood: slow: tell me a long story[\s\S]*" + AIDER_DIFF_PROMPT, literal="/exit", keys=["Enter"]),
             Step(EXITED),
-        ]),  # fmt: skip
+        ]),
     ]
 
 

@@ -47,7 +47,9 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
         return now - timedelta(**{unit: amount})
     moment = utc(value) if value and value[0].isdigit() else None
     if moment is None:
-        raise UsageError(f"--since {text!r}: use a date or time (2024-05-01, 2024-05-01T09:30) or an age (90m, 12h, 7d, 2w)")
+        raise UsageError(
+            f"--since {text!r}: use a date or time (2024-05-01, 2024-05-01T09:30) or an age (90m, 12h, 7d, 2w)"
+        )
     return moment
 
 
@@ -373,7 +375,14 @@ def compute(
         flagged = flag(name, measured.first_reviews)
         if flagged:
             flags.append(flagged)
-        rows.append({"name": name, **summary(measured, name), "lessons": lessons_summary(lessons.get(name, ()), since), "flag": flagged})
+        rows.append(
+            {
+                "name": name,
+                **summary(measured, name),
+                "lessons": lessons_summary(lessons.get(name, ()), since),
+                "flag": flagged,
+            }
+        )
     return {
         "generated_at": now.isoformat(),
         "since": since.isoformat() if since else None,

@@ -70,20 +70,28 @@ def render(report: dict[str, Any]) -> str:
         f"reviewed items approved the first time"
     )
     r = t["response_time_s"]
-    lines.append(f"  response time            median {duration(r['median'])} · mean {duration(r['mean'])} "
-                 f"({r['count']} tasks, assigned → COMPLETE)")  # fmt: skip
+    lines.append(
+        f"  response time            median {duration(r['median'])} · mean {duration(r['mean'])} "
+        f"({r['count']} tasks, assigned → COMPLETE)"
+    )
     h = t["handoff_time_s"]
     unanswered = h["count"] - h["answered"]
-    lines.append(f"  handoff time             median {duration(h['median'])} · mean {duration(h['mean'])} "
-                 f"({h['answered']} answered handoffs" + (f", {unanswered} unanswered" if unanswered else "") + ")")
+    lines.append(
+        f"  handoff time             median {duration(h['median'])} · mean {duration(h['mean'])} "
+        f"({h['answered']} answered handoffs" + (f", {unanswered} unanswered" if unanswered else "") + ")"
+    )
     cov = f"{quality['coverage_mean']:.1f}%" if quality["coverage_mean"] is not None else "—"
     score = f"{quality['review_score_mean']:.0f}/100 ({quality['review_scores']})" if quality["review_scores"] else "—"
-    lines.append(f"  code quality             coverage {cov} over {quality['deploys']} deploys · tests "
-                 f"{quality['tests_passed']} passed, {quality['tests_failed']} failed · {quality['bugs_reported']} bugs "
-                 f"in {quality['bug_reports']} QA results · review score {score}")  # fmt: skip
+    lines.append(
+        f"  code quality             coverage {cov} over {quality['deploys']} deploys · tests "
+        f"{quality['tests_passed']} passed, {quality['tests_failed']} failed · {quality['bugs_reported']} bugs "
+        f"in {quality['bug_reports']} QA results · review score {score}"
+    )
     share = times["review_per_working"]
-    lines.append(f"  human review             {duration(times['human_review_s'])} reviewing vs "
-                 f"{duration(times['agency_working_s'])} of agency work" + (f" ({share:.1%})" if share is not None else ""))
+    lines.append(
+        f"  human review             {duration(times['human_review_s'])} reviewing vs "
+        f"{duration(times['agency_working_s'])} of agency work" + (f" ({share:.1%})" if share is not None else "")
+    )
 
     trends = report["trends"]
     days = trends["days"]
@@ -92,7 +100,11 @@ def render(report: dict[str, Any]) -> str:
         rows = [
             ("tasks completed", trends["tasks_completed"], str(sum(trends["tasks_completed"]))),
             ("messages", trends["messages"], str(sum(trends["messages"]))),
-            ("first-review approval", trends["first_review_approval_rate"], _last(trends["first_review_approval_rate"], _pct)),
+            (
+                "first-review approval",
+                trends["first_review_approval_rate"],
+                _last(trends["first_review_approval_rate"], _pct),
+            ),
             ("coverage", trends["coverage"], _last(trends["coverage"], lambda v: f"{v:.0f}%")),
         ]
         for name, values, note in rows:
@@ -116,8 +128,10 @@ def render(report: dict[str, Any]) -> str:
         for a in learned:
             les = a["lessons"]
             themes = ", ".join(f"{t['word']} ×{t['lessons']}" for t in les["themes"])
-            lines.append(f"  {a['name']}: {les['count']} lesson{'s' if les['count'] != 1 else ''}"
-                         + (f"; recurring: {themes}" if themes else ""))  # fmt: skip
+            lines.append(
+                f"  {a['name']}: {les['count']} lesson{'s' if les['count'] != 1 else ''}"
+                + (f"; recurring: {themes}" if themes else "")
+            )
             for lesson in les["recent"]:
                 lines.append(f"    {lesson['date']} {lesson['branch']}: {_short(lesson['text'], 90)}")
     if report["flags"]:

@@ -54,7 +54,9 @@ def read(ws: Workspace, messages: MessageScan | None = None) -> Scanned:
     if messages is None:
         messages = MessageScan()
     messages.update(registry)
-    lessons = {path.parent.name: tuple(read_lessons(ws, path.parent.name)) for path in ws.agencies_dir.glob("*/lessons.md")}
+    lessons = {
+        path.parent.name: tuple(read_lessons(ws, path.parent.name)) for path in ws.agencies_dir.glob("*/lessons.md")
+    }
     agencies = {t.agency for t in tasks if t.agency} | {e.agency for e in reviews if e.agency}
     agencies |= {r["name"] for r in raw_records(ws)} | set(lessons)
     return Scanned(
@@ -98,13 +100,19 @@ def review_events(ws: Workspace) -> list[ReviewEvent]:
         if item.get("id") in logged:
             continue
         base = {
-            "approval": item.get("id"), "agency": item.get("agency"), "branch": item.get("branch"),
-            "revision": item.get("revision", 1), "task": None, "tests": item.get("tests") or {},
+            "approval": item.get("id"),
+            "agency": item.get("agency"),
+            "branch": item.get("branch"),
+            "revision": item.get("revision", 1),
+            "task": None,
+            "tests": item.get("tests") or {},
             "coverage": item.get("coverage"),
-        }  # fmt: skip
+        }
         events.append({**base, "status": "pending", "time": item.get("created_at")})
         if item.get("status") in ("approved", "rejected") and item.get("decided_at"):
-            events.append({**base, "status": item["status"], "time": item["decided_at"], "decided_at": item["decided_at"]})
+            events.append(
+                {**base, "status": item["status"], "time": item["decided_at"], "decided_at": item["decided_at"]}
+            )
         elif item.get("feedback"):
             events.append({**base, "status": "rejected", "time": item.get("created_at")})
     found = [event for event in map(_review_event, events) if event is not None]
@@ -171,9 +179,13 @@ def _message_lines(lines: Iterable[bytes]) -> Iterator[tuple[bytes, bytes, bytes
             message = event["message"]
             sender = message.get("sender_agency")
             yield (
-                message["time"].encode(), message["kind"].encode(), str(message["type"]).encode(),
-                sender.encode() if sender else None, message["recipient_agency"].encode(), line,
-            )  # fmt: skip
+                message["time"].encode(),
+                message["kind"].encode(),
+                str(message["type"]).encode(),
+                sender.encode() if sender else None,
+                message["recipient_agency"].encode(),
+                line,
+            )
         except (ValueError, KeyError, TypeError, AttributeError):
             continue
 

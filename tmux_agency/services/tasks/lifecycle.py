@@ -95,7 +95,9 @@ def _claim_ready(docs: dict[str, dict[str, Any]], registered: set[str], when: st
     return claimed
 
 
-def _send(ws: Workspace, tmux: Tmux | None, bus: Bus | None, tasks: list[dict[str, Any]], notes: list[tuple[str, str]]) -> list[str]:
+def _send(
+    ws: Workspace, tmux: Tmux | None, bus: Bus | None, tasks: list[dict[str, Any]], notes: list[tuple[str, str]]
+) -> list[str]:
     """Send claimed tasks and notes (agency, text) to coordinators. A task that cannot be sent
     goes back to unsent (a later sweep tries again). Returns the ids sent."""
     if not tasks and not notes:
@@ -196,10 +198,19 @@ def add_task(
         after = [resolve_id(ids, a) for a in after]
         number = max((id_key(i)[1] for i in ids if id_key(i)[0] == 0), default=0) + 1
         doc_id = max((int(k) for k in docs if k.isdigit()), default=0) + 1
-        record = TaskRecord.model_validate({  # validated: priority and the times come as text
-            "id": f"T-{number}", "title": title, "agency": agency, "needs": list(needs or []), "after": after,
-            "priority": priority, "created_at": now, "updated_at": now, "reason": reason,
-        })  # fmt: skip
+        record = TaskRecord.model_validate(
+            {  # validated: priority and the times come as text
+                "id": f"T-{number}",
+                "title": title,
+                "agency": agency,
+                "needs": list(needs or []),
+                "after": after,
+                "priority": priority,
+                "created_at": now,
+                "updated_at": now,
+                "reason": reason,
+            }
+        )
         doc = record.model_dump(mode="json")
         _step(doc, "submitted", "added", by, doc["created_at"])
         docs[str(doc_id)] = doc
@@ -208,7 +219,9 @@ def add_task(
     return Added(storage.get_task(ws, record.id), reason, sent)
 
 
-def add_dependency(ws: Workspace, tmux: Tmux | None, task_id: str, after: list[str], by: str = "human") -> tuple[TaskRecord, list[str]]:
+def add_dependency(
+    ws: Workspace, tmux: Tmux | None, task_id: str, after: list[str], by: str = "human"
+) -> tuple[TaskRecord, list[str]]:
     """Make a task wait for others too. A cycle is refused, naming it. Returns the task and
     warnings (a task already under way that now waits for unfinished work)."""
     if not after:
@@ -233,13 +246,17 @@ def add_dependency(ws: Workspace, tmux: Tmux | None, task_id: str, after: list[s
             states = {d["id"]: d["state"] for d in docs}
             open_deps = [a for a in new if states[a] != "completed"]
             if open_deps and (task["state"] in STARTED_STATES or task.get("assigned_at")):
-                warnings.append(f"{tid} is already {task['state'].replace('_', ' ')} but now also waits for {', '.join(open_deps)}")
+                warnings.append(
+                    f"{tid} is already {task['state'].replace('_', ' ')} but now also waits for {', '.join(open_deps)}"
+                )
         claimed = _claim_ready(stored, storage.registered_agencies(ws), now)
     _send(ws, tmux, None, claimed, [])
     return storage.get_task(ws, tid), warnings
 
 
-def finish(ws: Workspace, tmux: Tmux | None, task_id: str, state: str, by: str = "human") -> tuple[TaskRecord, list[str]]:
+def finish(
+    ws: Workspace, tmux: Tmux | None, task_id: str, state: str, by: str = "human"
+) -> tuple[TaskRecord, list[str]]:
     """Set an end state by hand: completed (`task done`), failed or canceled. A completed task
     releases what waits for it; a failed or canceled one that its agency had is called off."""
     if state not in END_STATES:

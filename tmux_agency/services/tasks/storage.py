@@ -64,7 +64,9 @@ def load_tasks(ws: Workspace) -> list[TaskRecord]:
     try:
         tasks = [TaskRecord.model_validate(doc) for doc in registry.documents(reg.TASKS)]
     except ValidationError as exc:
-        raise WorldError(f"registry file {registry.path(reg.TASKS)} holds an invalid task: {first_validation_error(exc)}") from None
+        raise WorldError(
+            f"registry file {registry.path(reg.TASKS)} holds an invalid task: {first_validation_error(exc)}"
+        ) from None
     return sorted(tasks, key=lambda t: id_key(t.id))
 
 

@@ -42,7 +42,9 @@ class PromptScreen(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "cancel")]
 
-    def __init__(self, title: str, placeholder: str = "", hint: str = "enter sends · escape cancels", value: str = "") -> None:
+    def __init__(
+        self, title: str, placeholder: str = "", hint: str = "enter sends · escape cancels", value: str = ""
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.placeholder = placeholder
@@ -86,7 +88,11 @@ class RejectScreen(ModalScreen["tuple[str, str] | None"]):
         with Vertical(classes="dialog reject"):
             yield Label(self.title_text, classes="dialog-title", markup=False)
             yield Input(placeholder="What should the agency change?", id="prompt-input")
-            yield Static(f"This line goes into agencies/{self.agency}/lessons.md; later briefings quote it as a reviewer's note:", classes="dialog-hint", markup=False)
+            yield Static(
+                f"This line goes into agencies/{self.agency}/lessons.md; later briefings quote it as a reviewer's note:",
+                classes="dialog-hint",
+                markup=False,
+            )
             yield Static(id="lesson-preview", markup=False)
             yield Static("enter rejects and saves this line · escape cancels", classes="dialog-hint")
 

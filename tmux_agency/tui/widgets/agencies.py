@@ -80,7 +80,9 @@ class AgencyList(OptionList):
             self.views[key] = agency
             mark = Text("● ", style="green") if agency.status == "running" else Text("○ ", style="red")
             up_style = "green" if agency.up == len(agency.agents) else "yellow" if agency.up else "red"
-            label = Text.assemble(mark, (agency.name, "bold"), ("  ", ""), (f"{agency.up}/{len(agency.agents)} up", up_style))
+            label = Text.assemble(
+                mark, (agency.name, "bold"), ("  ", ""), (f"{agency.up}/{len(agency.agents)} up", up_style)
+            )
             waiting = sum(agent.queued for agent in agency.agents)
             if waiting:
                 label.append(f" ✉{waiting}", style="yellow")

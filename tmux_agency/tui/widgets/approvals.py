@@ -39,7 +39,11 @@ def drift_alert(drifts: list, shown: int = 2) -> Text:
     for n, drift in enumerate(drifts):
         if n:
             text.append("\n")
-        what = [f"{len(drift.commits)} commit{'s' if len(drift.commits) != 1 else ''} no approval made"] if drift.commits else []
+        what = (
+            [f"{len(drift.commits)} commit{'s' if len(drift.commits) != 1 else ''} no approval made"]
+            if drift.commits
+            else []
+        )
         what += [f"approved {drift.rewritten[:7]} dropped"] if drift.rewritten else []
         text.append(f"⚠ {drift.branch}: {', '.join(what)}", style="bold white on red")
         for commit in drift.commits[:shown]:

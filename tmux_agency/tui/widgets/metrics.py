@@ -33,16 +33,35 @@ def render_metrics(report: dict[str, Any] | None) -> Text:
             text.append(f" {note}", style="dim")
         text.append("\n")
 
-    line("done", _rate(tasks["completion_rate"]), trends["tasks_completed"], f"{tasks['completed_first_time']}/{tasks['finished']}")
-    line("1st ok", _rate(reviews["first_review_approval_rate"]), trends["first_review_approval_rate"],
-         f"{reviews['approved_first']}/{reviews['reviewed']}")  # fmt: skip
-    line("response", duration(totals["response_time_s"]["median"]), note=f"handoff {duration(totals['handoff_time_s']['median'])}")
+    line(
+        "done",
+        _rate(tasks["completion_rate"]),
+        trends["tasks_completed"],
+        f"{tasks['completed_first_time']}/{tasks['finished']}",
+    )
+    line(
+        "1st ok",
+        _rate(reviews["first_review_approval_rate"]),
+        trends["first_review_approval_rate"],
+        f"{reviews['approved_first']}/{reviews['reviewed']}",
+    )
+    line(
+        "response",
+        duration(totals["response_time_s"]["median"]),
+        note=f"handoff {duration(totals['handoff_time_s']['median'])}",
+    )
     coverage = quality["coverage_mean"]
-    line("tests", f"{quality['tests_passed']}✓ {quality['tests_failed']}✗",
-         note=f"cov {'—' if coverage is None else f'{coverage:.0f}%'} · bugs {quality['bugs_reported']}")  # fmt: skip
+    line(
+        "tests",
+        f"{quality['tests_passed']}✓ {quality['tests_failed']}✗",
+        note=f"cov {'—' if coverage is None else f'{coverage:.0f}%'} · bugs {quality['bugs_reported']}",
+    )
     share = time["review_per_working"]
-    line("review", duration(time["human_review_s"]),
-         note=f"of {duration(time['agency_working_s'])} work" + ("" if share is None else f" ({share * 100:.0f}%)"))  # fmt: skip
+    line(
+        "review",
+        duration(time["human_review_s"]),
+        note=f"of {duration(time['agency_working_s'])} work" + ("" if share is None else f" ({share * 100:.0f}%)"),
+    )
     for flag in report["flags"][:2]:
         text.append(f"⚑ {flag}\n", style="bold yellow")
     text.rstrip()

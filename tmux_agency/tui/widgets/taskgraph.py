@@ -25,7 +25,12 @@ STATE_MARKS = {
     "failed": ("✗", "bold red"),
     "canceled": ("⊘", "dim"),
 }
-DIM, BOLD, ON_PATH, OTHERS = Style(dim=True), Style(bold=True), Style(bold=True, color="yellow"), Style(dim=True, italic=True)
+DIM, BOLD, ON_PATH, OTHERS = (
+    Style(dim=True),
+    Style(bold=True),
+    Style(bold=True, color="yellow"),
+    Style(dim=True, italic=True),
+)
 MARK_STYLES = {state: Style.parse(style) for state, (_, style) in STATE_MARKS.items()}
 ELLIPSIS = Segment("…")
 
@@ -49,7 +54,13 @@ def graph_lines(tasks: list[TaskView]) -> list[Line]:
     lines: list[Line] = []
     critical = critical_path(tasks)
     if critical:
-        lines.append([Segment("critical ", DIM), Segment(" → ".join(critical), ON_PATH), Segment(f"  {len(critical)} to go", DIM)])
+        lines.append(
+            [
+                Segment("critical ", DIM),
+                Segment(" → ".join(critical), ON_PATH),
+                Segment(f"  {len(critical)} to go", DIM),
+            ]
+        )
     on_path = set(critical)
     seen: set[str] = set()
 
