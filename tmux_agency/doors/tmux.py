@@ -26,7 +26,6 @@ import subprocess
 import sys
 import threading  # already loaded by subprocess: free
 import time
-from collections import namedtuple
 
 from tmux_agency.models.errors import AgencyError, TmuxUnavailable, WorldError
 
@@ -56,19 +55,48 @@ _SERVER_DOWN_HINTS = ("no server running", "error connecting to", "server exited
 _NOT_INSTALLED = "tmux is not installed (install it, e.g. 'apt-get install tmux')"
 
 
-class PaneInfo(namedtuple("PaneInfo", "session window_index window_name pane_id pane_pid current_command dead")):
-    """One pane as `list-panes` reports it (session: str, window_index: int, window_name: str,
-    pane_id: str, pane_pid: int, current_command: str, dead: bool)."""
+class PaneInfo:
+    """One pane as `list-panes` reports it. A `__slots__` class like the send path's other value
+    objects (this module is on it, and it does not import dataclasses: docs/architecture.md)."""
 
-    __slots__ = ()
+    __slots__ = ("session", "window_index", "window_name", "pane_id", "pane_pid", "current_command", "dead")
+
+    def __init__(
+        self,
+        session: str,
+        window_index: int,
+        window_name: str,
+        pane_id: str,
+        pane_pid: int,
+        current_command: str,
+        dead: bool,
+    ) -> None:
+        self.session, self.window_index, self.window_name, self.pane_id = session, window_index, window_name, pane_id
+        self.pane_pid, self.current_command, self.dead = pane_pid, current_command, dead
+
+    def _fields(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PaneInfo) and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return "PaneInfo(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
 
 
-class Survey(namedtuple("Survey", "pid subreaper clients panes")):
-    """A server as the approval gate sees it (Tmux.survey): its pid (int), whether it is our
-    subreaper (bool), its clients [(client pid, session)] and its panes [(pane pid, session,
-    pane id, window name)]."""
+class Survey:
+    """A server as the approval gate sees it (Tmux.survey): its pid, whether it is our subreaper,
+    its clients [(client pid, session)] and its panes [(pane pid, session, pane id, window name)]."""
 
-    __slots__ = ()
+    __slots__ = ("pid", "subreaper", "clients", "panes")
+
+    def __init__(
+        self, pid: int, subreaper: bool, clients: list[tuple[int, str]], panes: list[tuple[int, str, str, str]]
+    ) -> None:
+        self.pid, self.subreaper, self.clients, self.panes = pid, subreaper, clients, panes
 
 
 # What a pane shows plus its scrollback size, cursor and whether it is dead: it changes whenever

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections import namedtuple
+from dataclasses import dataclass
 from pathlib import Path
 
 from tmux_agency.doors.processes import stat_fields
@@ -53,14 +53,28 @@ _SEP = "\x1f"
 _PROC = Path("/proc")
 _MAX_DEPTH = 3  # clients of clients of clients: deeper nesting is not taken for a human
 
-Place = namedtuple("Place", "session pane_id window")
+
+@dataclass(frozen=True)
+class Place:
+    """Where a pane is: its session, its id (%N) and its window's name."""
+
+    session: str
+    pane_id: str
+    window: str
 
 
-class Server(namedtuple("Server", "pid socket panes clients sessions ours")):
-    """A tmux server as the gate sees it: pid: int, socket: str, panes: {pane pid: [Place]},
-    clients: [(client pid, session)], sessions: set of names, ours: started by tmux-agency."""
+@dataclass(frozen=True)
+class Server:
+    """A tmux server as the gate sees it: its pid, its socket, its panes by the pid of each
+    pane's process, its clients [(client pid, session)], its sessions' names, and whether
+    tmux-agency started it (ours)."""
 
-    __slots__ = ()
+    pid: int
+    socket: str
+    panes: dict[int, list[Place]]
+    clients: list[tuple[int, str]]
+    sessions: set[str]
+    ours: bool
 
     def hosts_agencies(self, agency_sessions: set[str]) -> bool:
         return self.ours or any(_is_agency(name, agency_sessions) for name in self.sessions)
