@@ -63,9 +63,13 @@ class AgencyList(OptionList):
         agency = self.views.get(f"agency:{view.agency}") if isinstance(view, AgentView) else view
         self.post_message(self.Chosen(view, agency if isinstance(agency, AgencyView) else None))
 
-    def _on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        event.stop()
-        self._tell_chosen()
+    def watch_highlighted(self, highlighted: int | None) -> None:
+        # OptionList's own watcher posts OptionHighlighted for the App to handle; Chosen takes its
+        # place, posted at the same moment (relayed from a handler here, it would reach the App
+        # one message later, and the preview a frame later after each key).
+        if highlighted is not None:
+            self.scroll_to_highlight()
+            self._tell_chosen()
 
     def _on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
