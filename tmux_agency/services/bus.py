@@ -28,6 +28,7 @@ messages as plain dicts of the `Message` model's fields and never imports pydant
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import re
@@ -614,30 +615,35 @@ def _fold_states(
     delivered one is acknowledged by its recipient's first message after the delivery."""
     delivered_at_offset = None
     for event in reversed(states_newest_first):
-        if event.get("state") == "delivered" and message.state in ("queued", "uncertain"):
-            try:
-                when = datetime.fromisoformat(event["time"])
-            except (KeyError, TypeError, ValueError):
-                continue
-            message = message.model_copy(update={"state": "delivered", "delivered_at": when, "reason": None})
-            delivered_at_offset = event["offset"]
-        elif event.get("state") in ("uncertain", "dropped") and message.state == "queued":
-            message = message.model_copy(update={"state": event["state"], "reason": event.get("reason")})
+        moved = _after_state_event(message, event)
+        if moved is not None:
+            if moved.state == "delivered":
+                delivered_at_offset = event["offset"]
+            message = moved
     if delivered_at_offset is not None:
+        # Newest first, so offsets fall: the answers past the delivery come first, and the first
+        # answer after it is the last of those.
         answers = spoke.get((message.recipient_agency, message.recipient_agent), [])
-        # Newest first, so offsets fall: the first answer after the delivery is the last entry
-        # still past it.
-        low, high = 0, len(answers)
-        while low < high:
-            middle = (low + high) // 2
-            if answers[middle][0] > delivered_at_offset:
-                low = middle + 1
-            else:
-                high = middle
-        if low:
-            answered = datetime.fromisoformat(answers[low - 1][1])
+        past = bisect.bisect_left(answers, -delivered_at_offset, key=lambda answer: -answer[0])
+        if past:
+            answered = datetime.fromisoformat(answers[past - 1][1])
             message = message.model_copy(update={"state": "acknowledged", "acknowledged_at": answered})
     return message
+
+
+def _after_state_event(message: Message, event: dict[str, Any]) -> Message | None:
+    """The message after one of its state events, or None when the event does not move it (a
+    message is delivered from queued or uncertain, made uncertain or dropped only while queued,
+    and an event whose time does not read is not tmux-agency's: 'log --verify' names it)."""
+    if event.get("state") == "delivered" and message.state in ("queued", "uncertain"):
+        try:
+            when = datetime.fromisoformat(event["time"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        return message.model_copy(update={"state": "delivered", "delivered_at": when, "reason": None})
+    if event.get("state") in ("uncertain", "dropped") and message.state == "queued":
+        return message.model_copy(update={"state": event["state"], "reason": event.get("reason")})
+    return None
 
 
 def fold_history(events: Iterable[dict[str, Any]]) -> list[Message]:
@@ -662,20 +668,11 @@ def fold_history(events: Iterable[dict[str, Any]]) -> list[Message]:
                     update={"state": "acknowledged", "acknowledged_at": message.time}
                 )
         elif event.get("event") == "state" and isinstance(event.get("id"), str) and event["id"] in messages:
-            current = messages[event["id"]]
-            if event.get("state") == "delivered" and current.state in ("queued", "uncertain"):
-                try:
-                    when = datetime.fromisoformat(event["time"])
-                except (KeyError, TypeError, ValueError):
-                    continue  # as above
-                messages[current.id] = current.model_copy(
-                    update={"state": "delivered", "delivered_at": when, "reason": None}
-                )
-                awaiting.setdefault((current.recipient_agency, current.recipient_agent), []).append(current.id)
-            elif event.get("state") in ("uncertain", "dropped") and current.state == "queued":
-                messages[current.id] = current.model_copy(
-                    update={"state": event["state"], "reason": event.get("reason")}
-                )
+            moved = _after_state_event(messages[event["id"]], event)
+            if moved is not None:
+                messages[moved.id] = moved
+                if moved.state == "delivered":
+                    awaiting.setdefault((moved.recipient_agency, moved.recipient_agent), []).append(moved.id)
     return list(messages.values())
 
 
